@@ -1,0 +1,62 @@
+"""petitions: open letters and email-verified signatures for civil-society coalitions."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(settings: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, commands, error pages, outbox worker."""
+    from petitions import errors
+    from petitions.api.views import bp as api_bp
+    from petitions.cli import init_cli
+    from petitions.config import load_settings
+    from petitions.database import init_database
+    from petitions.extensions import csrf, db, limiter, migrate
+    from petitions.i18n import init_i18n
+    from petitions.log_redaction import install_redaction
+    from petitions.public.views import bp as public_bp
+    from petitions.services.outbox import init_outbox
+    from petitions.templating import init_templating
+
+    instance_path = Path(os.environ.get("PETITIONS_INSTANCE", PROJECT_ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_settings(instance_path, settings))
+    install_redaction(app.logger.name)
+    if not app.logger.handlers or app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
+
+    if app.config["TRUSTED_PROXIES"] > 0:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_database(app)
+    init_i18n(app)
+    init_templating(app)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+    errors.init_errors(app)
+    init_cli(app)
+    init_outbox(app)
+    if app.config["PRODUCTION"] and app.config["MAIL_URL"].startswith("console"):
+        app.logger.warning("MAIL_URL is console: in production; no email will reach signers")
+    return app

@@ -1,0 +1,47 @@
+"""The read-only JSON API (``/api/v1``): letters and their counts, nothing personal."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, url_for
+from flask.typing import ResponseReturnValue
+
+from petitions.api.openapi import openapi_document
+from petitions.models import Letter
+from petitions.services import letters as letter_service
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def letter_summary(letter: Letter) -> dict[str, object]:
+    text = letter.text_in(letter.main_language)
+    return {
+        "slug": letter.slug,
+        "title": text.title,
+        "status": letter.effective_status().value,
+        "signatures": {
+            "total": letter.count_total,
+            "organisations": letter.count_organisations,
+            "individuals": letter.count_individuals,
+        },
+        "goal": letter.goal,
+        "closes_at": letter.closes_at.isoformat() if letter.closes_at else None,
+        "url": url_for("public.letter", slug=letter.slug, _external=True),
+    }
+
+
+@bp.get("/letters")
+def letters() -> ResponseReturnValue:
+    return jsonify({"letters": [letter_summary(x) for x in letter_service.published_letters()]})
+
+
+@bp.get("/letters/<slug>")
+def letter(slug: str) -> ResponseReturnValue:
+    found = letter_service.published_letter(slug)
+    if found is None:
+        abort(404)
+    return jsonify({**letter_summary(found), "languages": found.languages})
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document(url_for("api.letters", _external=True).rsplit("/", 1)[0]))

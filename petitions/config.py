@@ -1,0 +1,114 @@
+"""Settings: defaults, then the instance folder, then the environment, then explicit overrides.
+
+Everything in ``../shared/CONTRACT.md``'s configuration table is optional, so a newcomer gets a
+working site (SQLite in the instance folder, emails kept local) with no configuration at all.
+Nothing here runs at import time; :func:`load_settings` is called by the app factory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in TRUE_WORDS
+
+
+def database_url(raw: str | None, instance_path: Path) -> str:
+    """Return a SQLAlchemy URL, choosing the installed PostgreSQL driver for ``postgresql://``.
+
+    Deployments write the URL the way their provider hands it out (``postgres://`` or
+    ``postgresql://``); SQLAlchemy would pick psycopg2, which we do not install, so name psycopg 3.
+    """
+    if not raw:
+        return f"sqlite:///{instance_path / 'petitions.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """Read the instance folder's secret key, creating it once.
+
+    ``O_EXCL`` makes the creation safe when several workers start at once: one writes the key, the
+    others read what it wrote.
+    """
+    path = instance_path / "secret_key"
+    instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} exists but is empty; delete it to generate a new key") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the settings dictionary the app factory loads into ``app.config``."""
+    overrides = dict(overrides or {})
+    production = os.environ.get("PETITIONS_ENV", os.environ.get("FLASK_ENV", "")).lower() in {
+        "production",
+        "prod",
+    }
+    settings: dict[str, Any] = {
+        "PRODUCTION": production,
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL"), instance_path),
+        "MAIL_URL": os.environ.get("MAIL_URL", "console:"),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "petitions@localhost"),
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/") or None,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "RATELIMIT_ENABLED": env_flag("RATELIMIT_ENABLED", True),
+        "OUTBOX_WORKER": os.environ.get("OUTBOX_WORKER", "thread"),
+        # How many reverse proxies put an address into X-Forwarded-For; 0 trusts none of them.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0") or 0),
+        # email-validator's DNS check; off by default so signing works offline and stays fast.
+        "EMAIL_CHECK_DELIVERABILITY": env_flag("EMAIL_CHECK_DELIVERABILITY", False),
+        "SIGN_RATE_LIMIT": os.environ.get("SIGN_RATE_LIMIT", "20 per minute;200 per hour"),
+        "CONFIRM_MAX_AGE": 14 * 24 * 3600,
+        "WITHDRAW_MAX_AGE": 400 * 24 * 3600,
+        # A pending signature's confirmation email is sent at most 1 + this many times.
+        "CONFIRM_RESENDS": 3,
+        "OUTBOX_POLL_SECONDS": 5.0,
+        "OUTBOX_RETRY_BASE_SECONDS": 5.0,
+        "OUTBOX_RETRY_MAX_SECONDS": 60.0,
+        "OUTBOX_MAX_ATTEMPTS": 200,
+        "OUTBOX_CLAIM_SECONDS": 300,
+        "SMTP_TIMEOUT": 20.0,
+        "LANGUAGES": ["en", "sq"],
+        "BABEL_DEFAULT_LOCALE": "en",
+        "PUBLIC_PAGE_SIZE": 50,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    if os.environ.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    settings.update(overrides)
+    if not settings.get("SECRET_KEY"):
+        if settings["PRODUCTION"]:
+            raise RuntimeError("SECRET_KEY must be set in production (PETITIONS_ENV=production)")
+        settings["SECRET_KEY"] = instance_secret_key(instance_path)
+    uri = settings["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres"):
+        settings["SQLALCHEMY_DATABASE_URI"] = database_url(uri, instance_path)
+    settings.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
+    return settings

@@ -1,0 +1,76 @@
+"""Database engine setup and the two portable tools the services need for concurrency.
+
+SQLite serves the embedded default; it copes with several writers only when it is told how:
+WAL (readers never block the writer), a busy timeout (writers queue instead of failing), and write
+transactions that begin ``IMMEDIATE`` (a deferred one that later writes can fail at once with
+"database is locked", which no timeout cures). Whether a transaction will write is known before it
+starts: a request with an unsafe method, or a block wrapped in :func:`write_intent`.
+PostgreSQL needs none of this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, has_request_context, request
+from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+
+from petitions.extensions import db
+
+_WRITE_INTENT: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@contextlib.contextmanager
+def write_intent() -> Iterator[None]:
+    """Mark the transactions begun inside this block as writers (``BEGIN IMMEDIATE`` on SQLite)."""
+    marker = _WRITE_INTENT.set(True)
+    try:
+        yield
+    finally:
+        _WRITE_INTENT.reset(marker)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes() else "BEGIN")
+
+
+def _writes() -> bool:
+    if _WRITE_INTENT.get():
+        return True
+    return has_request_context() and request.method not in SAFE_METHODS
+
+
+def init_database(app: Flask) -> None:
+    """Configure the app's engine once it exists."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+
+
+def dialect_insert(model: Any) -> Any:
+    """An INSERT that supports ``on_conflict_do_nothing`` on the session's database."""
+    name = db.session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(model)
+    if name == "sqlite":
+        return sqlite.insert(model)
+    raise RuntimeError(f"unsupported database: {name}")

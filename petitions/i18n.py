@@ -1,0 +1,44 @@
+"""Which language a page speaks: ``?lang=`` (remembered in the session), else the browser's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, request, session
+from flask_babel import get_locale
+
+from petitions.extensions import babel
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+LANGUAGE_NAMES = {"en": "English", "sq": "Shqip"}
+
+
+def select_locale() -> str:
+    languages: list[str] = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        session["lang"] = asked
+        return asked
+    remembered = session.get("lang")
+    if remembered in languages:
+        return remembered
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+def init_i18n(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def language_context() -> dict[str, object]:
+        return {
+            "current_language": current_language(),
+            "language_names": LANGUAGE_NAMES,
+        }

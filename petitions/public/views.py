@@ -1,0 +1,165 @@
+"""Public pages: letters, the signing form, and the confirmation and withdrawal links.
+
+Each view validates, calls one service, commits once, then renders or redirects.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from petitions.client_address import client_ip_hash
+from petitions.extensions import csrf, db, limiter
+from petitions.i18n import current_language
+from petitions.models import Letter, SignatureKind
+from petitions.public.forms import ConfirmForm, SignatureForm
+from petitions.services import letters as letter_service
+from petitions.services import signing
+from petitions.services.tokens import Purpose, TokenExpired, TokenInvalid, read_token
+
+bp = Blueprint("public", __name__)
+RECENT_SIGNATORIES = 10
+
+
+def _letter_or_404(slug: str) -> Letter:
+    letter = letter_service.published_letter(slug)
+    if letter is None:
+        abort(404)
+    return letter
+
+
+def _sign_rate_limit() -> str:
+    return str(current_app.config["SIGN_RATE_LIMIT"])
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    return render_template("public/index.html", letters=letter_service.published_letters())
+
+
+def _render_letter(letter: Letter, form: SignatureForm, status: int = 200) -> ResponseReturnValue:
+    language = current_language()
+    recent = {
+        kind: letter_service.public_signatories(letter, kind, RECENT_SIGNATORIES).signatures
+        for kind in SignatureKind
+    }
+    return render_template(
+        "public/letter.html",
+        letter=letter,
+        text=letter.text_in(language),
+        form=form,
+        recent=recent,
+        is_open=letter.is_open(),
+        status=letter.effective_status(),
+    ), status
+
+
+@bp.get("/letters/<slug>")
+def letter(slug: str) -> ResponseReturnValue:
+    found = _letter_or_404(slug)
+    return _render_letter(found, SignatureForm(language=current_language()))
+
+
+@bp.post("/letters/<slug>/sign")
+@csrf.exempt  # the form checks its own token, so a stale one shows next to the kept input
+@limiter.limit(_sign_rate_limit, methods=["POST"])
+def sign(slug: str) -> ResponseReturnValue:
+    found = _letter_or_404(slug)
+    language = current_language()
+    form = SignatureForm(language=language)
+    if not found.is_open():
+        return _render_letter(found, form, 403)
+    if not form.validate():
+        return _render_letter(found, form, 400)
+    if not form.is_bot:
+        signing.sign_letter(found, form.to_input(language), client_ip_hash())
+        db.session.commit()
+    return redirect(url_for("public.check_email", slug=found.slug), 303)
+
+
+@bp.get("/letters/<slug>/check-email")
+def check_email(slug: str) -> ResponseReturnValue:
+    return render_template("public/check_email.html", letter=_letter_or_404(slug))
+
+
+@bp.get("/letters/<slug>/signatories")
+def signatories(slug: str) -> ResponseReturnValue:
+    found = _letter_or_404(slug)
+    try:
+        kind = SignatureKind(request.args.get("kind", SignatureKind.ORGANISATION.value))
+    except ValueError:
+        abort(404)
+    page = letter_service.public_signatories(
+        found, kind, current_app.config["PUBLIC_PAGE_SIZE"], request.args.get("after")
+    )
+    return render_template("public/signatories.html", letter=found, kind=kind, page=page)
+
+
+def _link_problem(error: Exception, purpose: Purpose, token: str) -> ResponseReturnValue:
+    """Explain a link that cannot be used: 410 when it expired (with a fresh one offered)."""
+    if isinstance(error, TokenExpired):
+        return render_template(
+            "public/link_expired.html", purpose=purpose, token=token, form=ConfirmForm()
+        ), 410
+    reason = {
+        signing.LinkReplaced: "replaced",
+        signing.LinkUnknown: "unknown",
+        signing.LetterNotOpen: "closed",
+    }.get(type(error), "invalid")
+    return render_template("public/link_invalid.html", purpose=purpose, reason=reason), (
+        409 if reason == "closed" else 404 if reason == "unknown" else 400
+    )
+
+
+def _link_view(purpose: Purpose, token: str) -> ResponseReturnValue:
+    """GET shows one button and changes nothing; POST (with its CSRF token) acts."""
+    form = ConfirmForm()
+    try:
+        claim = read_token(purpose, token)
+        signature = signing.signature_for(claim, purpose)
+        if request.method == "GET" or not form.validate_on_submit():
+            status = 400 if request.method == "POST" else 200
+            return render_template(
+                "public/link_action.html", purpose=purpose, signature=signature, form=form
+            ), status
+        act = (
+            signing.confirm_signature if purpose is Purpose.CONFIRM else signing.withdraw_signature
+        )
+        outcome = act(claim)
+        db.session.commit()
+    except (TokenInvalid, TokenExpired, signing.SigningError) as error:
+        db.session.rollback()
+        return _link_problem(error, purpose, token)
+    return render_template("public/link_done.html", outcome=outcome, letter=signature.letter)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> ResponseReturnValue:
+    return _link_view(Purpose.CONFIRM, token)
+
+
+@bp.route("/withdraw/<token>", methods=["GET", "POST"])
+def withdraw(token: str) -> ResponseReturnValue:
+    return _link_view(Purpose.WITHDRAW, token)
+
+
+@bp.post("/confirm/<token>/renew")
+@limiter.limit(_sign_rate_limit)
+def renew(token: str) -> ResponseReturnValue:
+    """An expired confirmation link asks for a fresh one by email."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        read_token(Purpose.CONFIRM, token)
+    except TokenExpired as expired:
+        try:
+            signing.resend_confirmation(expired.claim)
+        except signing.LetterNotOpen as error:
+            db.session.rollback()
+            return _link_problem(error, Purpose.CONFIRM, token)
+        db.session.commit()
+        return render_template("public/link_renewed.html")
+    except TokenInvalid as error:
+        return _link_problem(error, Purpose.CONFIRM, token)
+    return redirect(url_for("public.confirm", token=token), 303)

@@ -1,0 +1,127 @@
+"""Reading letters for the public: lists, one letter, its public signatories, deadlines."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import markdown
+import nh3
+from markupsafe import Markup
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.orm import selectinload
+
+from petitions.database import write_intent
+from petitions.extensions import db
+from petitions.models import (
+    Letter,
+    LetterStatus,
+    Signature,
+    SignatureKind,
+    SignatureStatus,
+    utcnow,
+)
+
+_ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "b", "i", "u", "a", "ul", "ol", "li", "blockquote",
+    "h2", "h3", "h4", "hr", "code", "pre",
+}  # fmt: skip
+
+
+def text_hash(title: str, body: str) -> str:
+    """What a signer agreed to: the title and body, hashed."""
+    return hashlib.sha256(f"{title}\n\n{body}".encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def render_markdown(body: str) -> Markup:
+    """Markdown to HTML, sanitised: organisers write the text, but nothing runs in it."""
+    html = markdown.markdown(body, extensions=["sane_lists"], output_format="html")
+    return Markup(nh3.clean(html, tags=_ALLOWED_TAGS, link_rel="noopener nofollow"))  # noqa: S704
+
+
+def _with_texts():  # type: ignore[no-untyped-def]
+    return select(Letter).options(selectinload(Letter.texts), selectinload(Letter.addressees))
+
+
+def published_letters() -> list[Letter]:
+    """Every letter that is not a draft: open ones first, then the newest."""
+    letters = db.session.scalars(
+        _with_texts().where(Letter.status != LetterStatus.DRAFT).order_by(Letter.id.desc())
+    ).all()
+    now = utcnow()
+    visible = [letter for letter in letters if letter.effective_status(now) != LetterStatus.DRAFT]
+    return sorted(visible, key=lambda letter: not letter.is_open(now))
+
+
+def published_letter(slug: str) -> Letter | None:
+    letter = db.session.scalar(_with_texts().where(Letter.slug == slug))
+    if letter is None or letter.effective_status() is LetterStatus.DRAFT:
+        return None
+    return letter
+
+
+@dataclass(frozen=True)
+class SignatoryPage:
+    signatures: list[Signature]
+    next_cursor: str | None
+
+
+def _cursor(signature: Signature) -> str:
+    assert signature.confirmed_at is not None
+    return f"{signature.confirmed_at.timestamp():.6f}_{signature.id}"
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        stamp, ident = cursor.split("_", 1)
+        return datetime.fromtimestamp(float(stamp), UTC), int(ident)
+    except ValueError:
+        return None
+
+
+def public_signatories(
+    letter: Letter, kind: SignatureKind, limit: int, cursor: str | None = None
+) -> SignatoryPage:
+    """Newest public signatories of one kind, a page at a time (keyset, no OFFSET scans)."""
+    query = (
+        select(Signature)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.kind == kind,
+            Signature.status == SignatureStatus.CONFIRMED,
+            Signature.is_public.is_(True),
+            Signature.is_hidden.is_(False),
+        )
+        .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
+        .limit(limit + 1)
+    )
+    after = _parse_cursor(cursor)
+    if after is not None:
+        query = query.where(tuple_(Signature.confirmed_at, Signature.id) < after)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SignatoryPage(rows, _cursor(rows[-1]) if more and rows else None)
+
+
+def close_expired_letters() -> int:
+    """Write "closed" on open letters past their deadline (pages already show them closed)."""
+    with write_intent():
+        result = db.session.execute(
+            update(Letter)
+            .where(
+                Letter.status == LetterStatus.OPEN,
+                Letter.auto_close.is_(True),
+                Letter.closes_at.is_not(None),
+                Letter.closes_at <= utcnow(),
+            )
+            .values(status=LetterStatus.CLOSED)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    return result.rowcount

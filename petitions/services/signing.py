@@ -1,0 +1,323 @@
+"""The rules of signing: sign, confirm by email, withdraw.
+
+Views call these functions and commit once; the functions only flush. The database's unique
+constraint on (letter, canonical email) decides who signed first, so any number of simultaneous
+submissions make one signature. What a signer sees never depends on whether the address had signed
+before; the email to that address says what happened.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import force_locale, gettext, lazy_gettext
+from sqlalchemy import select
+
+from petitions.database import dialect_insert
+from petitions.extensions import db
+from petitions.links import external_url
+from petitions.models import (
+    Letter,
+    Moderation,
+    Signature,
+    SignatureKind,
+    SignatureStatus,
+    utcnow,
+)
+from petitions.services.counters import set_status
+from petitions.services.letters import text_hash
+from petitions.services.outbox import queue_email
+from petitions.services.text_input import canonical_email
+from petitions.services.tokens import Claim, Purpose, make_token
+
+# A repeat submission within this time sends no new email: a double click or a second tab
+# should not invalidate the link that is already on its way.
+RESEND_QUIET_PERIOD = timedelta(seconds=60)
+CONSENT_TEXT_VERSION = "delivery-consent-1"
+
+
+class SigningError(Exception):
+    """A rule refused the action; the view turns it into a message."""
+
+
+class LetterNotOpen(SigningError):
+    pass
+
+
+class LinkReplaced(SigningError):
+    """A newer confirmation email was sent; only its link works."""
+
+
+class LinkUnknown(SigningError):
+    """The link is genuine but its signature no longer exists."""
+
+
+@dataclass
+class SignatureInput:
+    kind: SignatureKind
+    name: str
+    email: str
+    country: str
+    language: str
+    organisation: str = ""
+    title: str = ""
+    city: str = ""
+    website: str = ""
+    comment: str = ""
+    is_public: bool = True
+    details: dict[str, str] = field(default_factory=dict)
+
+
+CONSENT_LABEL = lazy_gettext(
+    "I agree that my name, and my organisation's, may be delivered to the addressees "
+    "of this letter together with the letter."
+)
+
+
+def consent_hash(language: str) -> str:
+    """A fingerprint of the consent sentence the signer saw, in their language."""
+    with force_locale(language):
+        return text_hash(CONSENT_TEXT_VERSION, str(CONSENT_LABEL))
+
+
+def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
+    """Record a signature (or a repeat of one) and queue the email that tells its owner."""
+    if not letter.is_open():
+        raise LetterNotOpen()
+    text = letter.text_in(data.language)
+    now = utcnow()
+    values = {
+        "letter_id": letter.id,
+        "email_canonical": canonical_email(data.email),
+        "status": SignatureStatus.PENDING,
+        "confirm_nonce": secrets.token_hex(8),
+        "withdraw_nonce": secrets.token_hex(8),
+        "confirm_emails_sent": 1,
+        "created_at": now,
+        "updated_at": now,
+        **_details(data, text.id, text.text_hash, ip_hash, now),
+    }
+    statement = (
+        dialect_insert(Signature)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["letter_id", "email_canonical"])
+        .returning(Signature.id)
+    )
+    new_id = db.session.execute(statement).scalar_one_or_none()
+    if new_id is not None:
+        signature = db.session.get_one(Signature, new_id)
+        _queue_confirmation(signature, letter)
+        return
+    existing = db.session.scalars(
+        select(Signature)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.email_canonical == values["email_canonical"],
+        )
+        .with_for_update()
+    ).one()
+    _sign_again(existing, letter, data, text.id, text.text_hash, ip_hash)
+
+
+def _details(
+    data: SignatureInput, text_id: int, text_version: str, ip_hash: str, now: object
+) -> dict[str, object]:
+    return {
+        "kind": data.kind,
+        "name": data.name,
+        "email": data.email,
+        "organisation": data.organisation,
+        "title": data.title,
+        "country": data.country,
+        "city": data.city,
+        "website": data.website,
+        "comment": data.comment,
+        "is_public": data.is_public,
+        "language": data.language,
+        "text_id": text_id,
+        "text_hash": text_version,
+        "consent_text_hash": consent_hash(data.language),
+        "consented_at": now,
+        "ip_hash": ip_hash,
+    }
+
+
+def _sign_again(
+    signature: Signature,
+    letter: Letter,
+    data: SignatureInput,
+    text_id: int,
+    text_version: str,
+    ip_hash: str,
+) -> None:
+    """The address had signed: say so to its owner, by email only."""
+    now = utcnow()
+    status = SignatureStatus(signature.status)
+    if status is SignatureStatus.PENDING:
+        # Not confirmed yet: the newest details win, and a fresh link goes out (a few times).
+        for key, value in _details(data, text_id, text_version, ip_hash, now).items():
+            setattr(signature, key, value)
+        quiet = now - signature.updated_at < RESEND_QUIET_PERIOD
+        if signature.confirm_emails_sent <= current_app.config["CONFIRM_RESENDS"] and not quiet:
+            signature.confirm_nonce = secrets.token_hex(8)
+            signature.confirm_emails_sent += 1
+            _queue_confirmation(signature, letter)
+        signature.updated_at = now
+    elif status is SignatureStatus.WITHDRAWN:
+        # Signing after withdrawing is a new signature in all but its row.
+        for key, value in _details(data, text_id, text_version, ip_hash, now).items():
+            setattr(signature, key, value)
+        signature.status = SignatureStatus.PENDING
+        signature.confirm_nonce = secrets.token_hex(8)
+        signature.withdraw_nonce = secrets.token_hex(8)
+        signature.confirm_emails_sent = 1
+        signature.created_at = now
+        signature.confirmed_at = None
+        signature.withdrawn_at = None
+        _queue_confirmation(signature, letter)
+    elif (
+        status in (SignatureStatus.CONFIRMED, SignatureStatus.AWAITING_APPROVAL)
+        and signature.notices_sent < current_app.config["CONFIRM_RESENDS"]
+    ):
+        signature.notices_sent += 1
+        _queue_notice(signature, letter, data.language)
+    # Rejected or spam: nothing to tell, and nothing that shows it.
+
+
+def _queue_confirmation(signature: Signature, letter: Letter) -> None:
+    language = signature.language
+    title = letter.text_in(language).title
+    with force_locale(language):
+        subject = gettext("Please confirm your signature: %(title)s", title=title)
+    queue_email(
+        recipient=signature.email,
+        purpose="confirm",
+        template="confirm",
+        subject=subject,
+        language=language,
+        signature_id=signature.id,
+        context={
+            "signature": signature,
+            "letter_title": title,
+            "letter_url": external_url("public.letter", slug=letter.slug, lang=language),
+            "confirm_url": confirm_url(signature),
+            "withdraw_url": withdraw_url(signature),
+            "max_days": current_app.config["CONFIRM_MAX_AGE"] // 86400,
+        },
+    )
+
+
+def _queue_notice(signature: Signature, letter: Letter, language: str) -> None:
+    title = letter.text_in(language).title
+    with force_locale(language):
+        subject = gettext("You have already signed: %(title)s", title=title)
+    queue_email(
+        recipient=signature.email,
+        purpose="already-signed",
+        template="already_signed",
+        subject=subject,
+        language=language,
+        signature_id=signature.id,
+        context={
+            "signature": signature,
+            "letter_title": title,
+            "letter_url": external_url("public.letter", slug=letter.slug, lang=language),
+            "withdraw_url": withdraw_url(signature),
+            "awaiting_approval": signature.status == SignatureStatus.AWAITING_APPROVAL,
+        },
+    )
+
+
+def confirm_url(signature: Signature) -> str:
+    token = make_token(Purpose.CONFIRM, signature.id, signature.confirm_nonce)
+    return external_url("public.confirm", token=token)
+
+
+def withdraw_url(signature: Signature) -> str:
+    token = make_token(Purpose.WITHDRAW, signature.id, signature.withdraw_nonce)
+    return external_url("public.withdraw", token=token)
+
+
+class Outcome(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    AWAITING_APPROVAL = "awaiting_approval"
+    ALREADY_CONFIRMED = "already_confirmed"
+    WITHDRAWN = "withdrawn"
+    ALREADY_WITHDRAWN = "already_withdrawn"
+    NOT_COUNTED = "not_counted"  # rejected or marked spam by staff
+
+
+def signature_for(claim: Claim, purpose: Purpose, lock: bool = False) -> Signature:
+    """The signature a verified link names; refuses a link whose nonce was replaced."""
+    query = select(Signature).where(Signature.id == claim.signature_id)
+    if lock:
+        query = query.with_for_update()
+    signature = db.session.scalar(query)
+    if signature is None:
+        raise LinkUnknown()
+    nonce = signature.confirm_nonce if purpose is Purpose.CONFIRM else signature.withdraw_nonce
+    if not secrets.compare_digest(nonce, claim.nonce):
+        if purpose is Purpose.CONFIRM and signature.status != SignatureStatus.PENDING:
+            return signature  # an older link of a settled signature: harmless to show its state
+        raise LinkReplaced()
+    return signature
+
+
+def confirm_signature(claim: Claim) -> Outcome:
+    """Confirm the email behind a signature. Confirming twice is harmless."""
+    signature = signature_for(claim, Purpose.CONFIRM, lock=True)
+    status = SignatureStatus(signature.status)
+    if status is SignatureStatus.CONFIRMED:
+        return Outcome.ALREADY_CONFIRMED
+    if status is SignatureStatus.AWAITING_APPROVAL:
+        return Outcome.AWAITING_APPROVAL
+    if status is SignatureStatus.WITHDRAWN:
+        return Outcome.ALREADY_WITHDRAWN
+    if status is not SignatureStatus.PENDING:
+        return Outcome.NOT_COUNTED
+    letter = signature.letter
+    if not letter.is_open():
+        raise LetterNotOpen()
+    needs_approval = letter.moderation == Moderation.PRE or (
+        letter.organisations_need_approval and signature.kind == SignatureKind.ORGANISATION
+    )
+    signature.confirmed_at = utcnow()
+    if needs_approval:
+        set_status(signature, SignatureStatus.AWAITING_APPROVAL)
+        return Outcome.AWAITING_APPROVAL
+    set_status(signature, SignatureStatus.CONFIRMED)
+    return Outcome.CONFIRMED
+
+
+def withdraw_signature(claim: Claim) -> Outcome:
+    """Withdraw a signature; it stops counting at once. Withdrawing twice is harmless."""
+    signature = signature_for(claim, Purpose.WITHDRAW, lock=True)
+    status = SignatureStatus(signature.status)
+    if status is SignatureStatus.WITHDRAWN:
+        return Outcome.ALREADY_WITHDRAWN
+    if status in (SignatureStatus.REJECTED, SignatureStatus.SPAM):
+        return Outcome.NOT_COUNTED
+    signature.withdrawn_at = utcnow()
+    set_status(signature, SignatureStatus.WITHDRAWN)
+    return Outcome.WITHDRAWN
+
+
+def resend_confirmation(claim: Claim) -> None:
+    """An expired confirmation link asks for a new one: send it if the signature still waits."""
+    signature = db.session.scalar(
+        select(Signature).where(Signature.id == claim.signature_id).with_for_update()
+    )
+    if signature is None or signature.status != SignatureStatus.PENDING:
+        return
+    if signature.confirm_emails_sent > current_app.config["CONFIRM_RESENDS"]:
+        return
+    if not signature.letter.is_open():
+        raise LetterNotOpen()
+    signature.confirm_nonce = secrets.token_hex(8)
+    signature.confirm_emails_sent += 1
+    signature.updated_at = utcnow()
+    _queue_confirmation(signature, signature.letter)
