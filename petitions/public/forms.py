@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from petitions.models import SignatureKind
@@ -57,10 +58,11 @@ class SignatureForm(FlaskForm):
     kind = RadioField(
         _l("I sign as"),
         choices=[
-            (SignatureKind.INDIVIDUAL.value, _l("an individual")),
-            (SignatureKind.ORGANISATION.value, _l("an organisation")),
+            SelectChoice(SignatureKind.INDIVIDUAL.value, _l("an individual")),
+            SelectChoice(SignatureKind.ORGANISATION.value, _l("an organisation")),
         ],
         default=SignatureKind.INDIVIDUAL.value,
+        validate_choice=False,  # validate_kind says it in the signer's language
         validators=[InputRequired(_l("Choose whether you sign as a person or an organisation."))],
     )
     organisation = StringField(
@@ -113,8 +115,15 @@ class SignatureForm(FlaskForm):
 
     def __init__(self, *args: Any, language: str = "en", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", _l("Choose…")), *country_choices(language)]
+        self.country.choices = [
+            SelectChoice("", _l("Choose…")),
+            *(SelectChoice(code, name) for code, name in country_choices(language)),
+        ]
         self.email_check_deliverability = current_app.config["EMAIL_CHECK_DELIVERABILITY"]
+
+    def validate_kind(self, field: Any) -> None:
+        if field.data not in {kind.value for kind in SignatureKind}:
+            raise ValidationError(_l("Choose whether you sign as a person or an organisation."))
 
     def validate_country(self, field: Any) -> None:
         if field.data and field.data not in country_codes():
