@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from petitions.extensions import db
 from petitions.services.counters import recount
@@ -21,6 +21,7 @@ letters_cli = AppGroup("letters", help="Letters.")
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Load the demo letters (idempotent)."""
     created = load_demo_letters()

@@ -1,0 +1,109 @@
+"""Races: simultaneous identical submissions, and simultaneous confirmations, on a real server.
+
+Each client is its own HTTP connection to a threaded Werkzeug server in front of the app, so every
+request runs in its own thread with its own database connection, on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode, urlsplit
+
+from conftest import G20, csrf_token, links_in, outbox_rows, path_of, valid_fields
+from sqlalchemy import func, select
+
+from petitions.extensions import db
+from petitions.models import Letter, Signature
+
+CLIENTS = 20
+
+
+class Browser:
+    """One visitor: one cookie jar, one connection per request."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookie = ""
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode()
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        conn.close()
+        return response.status, response.getheader("Location"), text
+
+
+def test_twenty_identical_submissions_make_one_signature(app, live_server):
+    browsers = [Browser(live_server) for _ in range(CLIENTS)]
+    tokens = [csrf_token(b.request("GET", f"/letters/{G20}")[2]) for b in browsers]
+    start = threading.Barrier(CLIENTS)
+
+    def submit(index: int):
+        form = valid_fields(email="same.person@example.org", csrf_token=tokens[index])
+        start.wait()
+        return browsers[index].request("POST", f"/letters/{G20}/sign", form)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        answers = list(pool.map(submit, range(CLIENTS)))
+
+    assert {(status, location) for status, location, _ in answers} == {
+        (303, f"/letters/{G20}/check-email")
+    }
+    with app.app_context():
+        rows = db.session.scalars(select(Signature)).all()
+        assert len(rows) == 1
+        assert rows[0].email_canonical == "same.person@example.org"
+    # A double submit within the quiet period sends no second link to invalidate the first.
+    assert len(outbox_rows(app)) == 1
+
+
+def test_twenty_simultaneous_confirmations_are_all_counted(app, live_server):
+    browsers = [Browser(live_server) for _ in range(CLIENTS)]
+    for index, browser in enumerate(browsers):
+        token = csrf_token(browser.request("GET", f"/letters/{G20}")[2])
+        kind = "organisation" if index % 4 == 0 else "individual"
+        form = valid_fields(
+            email=f"signer{index}@example.org",
+            kind=kind,
+            organisation=f"Organisation {index}",
+            csrf_token=token,
+        )
+        assert browser.request("POST", f"/letters/{G20}/sign", form)[0] == 303
+    confirm_paths = {}
+    for row in outbox_rows(app):
+        index = int(re.search(r"signer(\d+)@", row.recipient).group(1))
+        confirm_paths[index] = path_of(links_in(row.text_body)["confirm"][0])
+    forms = {
+        index: csrf_token(browsers[index].request("GET", confirm_paths[index])[2])
+        for index in range(CLIENTS)
+    }
+    start = threading.Barrier(CLIENTS)
+
+    def confirm(index: int):
+        start.wait()
+        return browsers[index].request(
+            "POST", confirm_paths[index], {"csrf_token": forms[index]}
+        )[0]
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        assert set(pool.map(confirm, range(CLIENTS))) == {200}
+
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        assert (letter.count_organisations, letter.count_individuals) == (5, 15)
+        assert db.session.scalar(
+            select(func.count()).select_from(Signature).where(Signature.status == "confirmed")
+        ) == CLIENTS
