@@ -75,6 +75,10 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/") or None,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "RATELIMIT_ENABLED": env_flag("RATELIMIT_ENABLED", True),
+        # A Redis outage must not stop people from signing: fall back to per-process limits.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "petitions",
         "OUTBOX_WORKER": os.environ.get("OUTBOX_WORKER", "thread"),
         # How many reverse proxies put an address into X-Forwarded-For; 0 trusts none of them.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0") or 0),

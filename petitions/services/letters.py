@@ -110,16 +110,24 @@ def public_signatories(
 
 
 def close_expired_letters() -> int:
-    """Write "closed" on open letters past their deadline (pages already show them closed)."""
+    """Write "closed" on open letters past their deadline (pages already show them closed).
+
+    Runs in every worker's delivery loop, so it only takes the write lock when there is work.
+    """
+    expired = (
+        Letter.status == LetterStatus.OPEN,
+        Letter.auto_close.is_(True),
+        Letter.closes_at.is_not(None),
+        Letter.closes_at <= utcnow(),
+    )
+    if db.session.scalar(select(Letter.id).where(*expired).limit(1)) is None:
+        db.session.rollback()
+        return 0
+    db.session.rollback()
     with write_intent():
         result = db.session.execute(
             update(Letter)
-            .where(
-                Letter.status == LetterStatus.OPEN,
-                Letter.auto_close.is_(True),
-                Letter.closes_at.is_not(None),
-                Letter.closes_at <= utcnow(),
-            )
+            .where(*expired)
             .values(status=LetterStatus.CLOSED)
             .execution_options(synchronize_session=False)
         )
