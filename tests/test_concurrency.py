@@ -94,9 +94,9 @@ def test_twenty_simultaneous_confirmations_are_all_counted(app, live_server):
 
     def confirm(index: int):
         start.wait()
-        return browsers[index].request(
-            "POST", confirm_paths[index], {"csrf_token": forms[index]}
-        )[0]
+        return browsers[index].request("POST", confirm_paths[index], {"csrf_token": forms[index]})[
+            0
+        ]
 
     with ThreadPoolExecutor(CLIENTS) as pool:
         assert set(pool.map(confirm, range(CLIENTS))) == {200}
@@ -104,6 +104,9 @@ def test_twenty_simultaneous_confirmations_are_all_counted(app, live_server):
     with app.app_context():
         letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
         assert (letter.count_organisations, letter.count_individuals) == (5, 15)
-        assert db.session.scalar(
-            select(func.count()).select_from(Signature).where(Signature.status == "confirmed")
-        ) == CLIENTS
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Signature).where(Signature.status == "confirmed")
+            )
+            == CLIENTS
+        )

@@ -42,8 +42,7 @@ def test_every_sq_message_is_translated_and_not_fuzzy():
     missing = [
         m.id
         for m in catalog
-        if m.id
-        and (m.fuzzy or not m.string or (isinstance(m.string, tuple) and not all(m.string)))
+        if m.id and (m.fuzzy or not m.string or (isinstance(m.string, tuple) and not all(m.string)))
     ]
     assert missing == []
 
@@ -83,7 +82,12 @@ def english_phrases() -> list[str]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", f"/letters/{G20}", f"/letters/{INCLUSIVE}", f"/letters/{G20}/signatories?kind=individual"],
+    [
+        "/",
+        f"/letters/{G20}",
+        f"/letters/{INCLUSIVE}",
+        f"/letters/{G20}/signatories?kind=individual",
+    ],
 )
 def test_albanian_pages_hold_no_english_ui_text(client, path):
     page = client.get(path, headers={"Accept-Language": "sq"}).get_data(as_text=True)
