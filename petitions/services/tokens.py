@@ -50,10 +50,12 @@ def make_token(purpose: Purpose, signature_id: int, nonce: str) -> str:
 def read_token(purpose: Purpose, token: str) -> Claim:
     """Verify a token; raise :class:`TokenInvalid` or :class:`TokenExpired`."""
     max_age = current_app.config[MAX_AGE_SETTING[purpose]]
+    serializer = _serializer(purpose)
     try:
-        payload = _serializer(purpose).loads(token, max_age=max_age)
+        payload = serializer.loads(token, max_age=max_age)
     except SignatureExpired as expired:
-        raise TokenExpired(_claim(expired.payload)) from None
+        # The signature was verified; only the age failed. The payload is still encoded.
+        raise TokenExpired(_claim(serializer.load_payload(expired.payload))) from None
     except BadSignature:
         raise TokenInvalid() from None
     return _claim(payload)
