@@ -6,6 +6,7 @@ from flask import Blueprint, abort, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from petitions.api.openapi import openapi_document
+from petitions.links import external_url
 from petitions.models import Letter
 from petitions.services import letters as letter_service
 
@@ -25,7 +26,7 @@ def letter_summary(letter: Letter) -> dict[str, object]:
         },
         "goal": letter.goal,
         "closes_at": letter.closes_at.isoformat() if letter.closes_at else None,
-        "url": url_for("public.letter", slug=letter.slug, _external=True),
+        "url": external_url("public.letter", slug=letter.slug),
     }
 
 
