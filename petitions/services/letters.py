@@ -30,6 +30,9 @@ _ALLOWED_TAGS = {
 }  # fmt: skip
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
 def text_hash(title: str, body: str) -> str:
     """What a signer agreed to: the title and body, hashed."""
     return hashlib.sha256(f"{title}\n\n{body}".encode()).hexdigest()
@@ -75,12 +78,15 @@ def _cursor(signature: Signature) -> str:
 
 
 def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """Read a cursor from a URL; anything malformed means "from the start", never an error."""
     if not cursor:
         return None
+    stamp, _, ident = cursor.partition("_")
+    if not (ident.isascii() and ident.isdigit()) or int(ident) > MAX_ID:
+        return None
     try:
-        stamp, ident = cursor.split("_", 1)
         return datetime.fromtimestamp(float(stamp), UTC), int(ident)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None
 
 
