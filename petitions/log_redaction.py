@@ -10,12 +10,15 @@ import logging
 import re
 
 _TOKEN_PATH = re.compile(r"/(confirm|withdraw)/[^\s/?\"']+")
+# An itsdangerous token on its own (payload.timestamp.signature), wherever a log cuts it out.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+")
 LOGGERS = ("", "werkzeug", "petitions", "gunicorn.access", "gunicorn.error", "flask.app")
 
 
 def redact(text: str) -> str:
     text = _TOKEN_PATH.sub(r"/\1/[token]", text)
+    text = _TOKEN.sub("[token]", text)
     return _EMAIL.sub("[email]", text)
 
 
