@@ -21,10 +21,11 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.cli import init_cli
     from petitions.config import load_settings
     from petitions.database import init_database
-    from petitions.extensions import csrf, db, limiter, migrate
+    from petitions.extensions import csrf, db, migrate
     from petitions.i18n import init_i18n
     from petitions.log_redaction import install_redaction
     from petitions.public.views import bp as public_bp
+    from petitions.rate_limits import init_rate_limits
     from petitions.services.outbox import init_outbox
     from petitions.templating import init_templating
 
@@ -47,13 +48,13 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
     init_database(app)
     init_i18n(app)
     init_templating(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
+    init_rate_limits(app)
     errors.init_errors(app)
     init_cli(app)
     init_outbox(app)

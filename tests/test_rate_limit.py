@@ -39,7 +39,7 @@ def redis_namespace():
     server.ping()  # the machine runs Redis; a failure here is a real failure
     prefix = f"petitions-test-{uuid.uuid4().hex}"
     yield prefix
-    for key in server.scan_iter(f"{prefix}*"):
+    for key in server.scan_iter(f"*{prefix}*"):
         server.delete(key)
     server.close()
 
@@ -57,6 +57,19 @@ def test_two_workers_share_the_limit_through_redis(make_app, redis_namespace):
     assert post_signature(b, "r2@example.org").status_code == 303
     assert post_signature(a, "r3@example.org").status_code == 303
     assert post_signature(b, "r4@example.org").status_code == 429
+    assert redis.Redis.from_url(REDIS_URL).keys(f"*{redis_namespace}*")
+
+
+def test_without_redis_each_worker_counts_alone(make_app):
+    settings = {"RATELIMIT_ENABLED": True, "SIGN_RATE_LIMIT": "2 per minute"}
+    first, second = make_app(**settings), make_app(**settings)
+    a, b = first.test_client(), second.test_client()
+    assert [post_signature(a, f"m{i}@example.org").status_code for i in range(3)] == [
+        303,
+        303,
+        429,
+    ]
+    assert post_signature(b, "m9@example.org").status_code == 303
 
 
 def test_signing_still_works_when_redis_is_down(make_app):

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 
 from petitions.client_address import client_ip_hash
-from petitions.extensions import csrf, db, limiter
+from petitions.extensions import csrf, db
 from petitions.i18n import current_language
 from petitions.models import Letter, SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
@@ -26,10 +26,6 @@ def _letter_or_404(slug: str) -> Letter:
     if letter is None:
         abort(404)
     return letter
-
-
-def _sign_rate_limit() -> str:
-    return str(current_app.config["SIGN_RATE_LIMIT"])
 
 
 @bp.get("/")
@@ -62,7 +58,6 @@ def letter(slug: str) -> ResponseReturnValue:
 
 @bp.post("/letters/<slug>/sign")
 @csrf.exempt  # the form checks its own token, so a stale one shows next to the kept input
-@limiter.limit(_sign_rate_limit, methods=["POST"])
 def sign(slug: str) -> ResponseReturnValue:
     found = _letter_or_404(slug)
     language = current_language()
@@ -144,7 +139,6 @@ def withdraw(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/confirm/<token>/renew")
-@limiter.limit(_sign_rate_limit)
 def renew(token: str) -> ResponseReturnValue:
     """An expired confirmation link asks for a fresh one by email."""
     form = ConfirmForm()
