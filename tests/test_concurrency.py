@@ -110,3 +110,84 @@ def test_twenty_simultaneous_confirmations_are_all_counted(app, live_server):
             )
             == CLIENTS
         )
+
+
+def _press_together(base: str, path: str) -> list[int]:
+    """CLIENTS visitors open the same link, then press its button at the same moment."""
+    browsers = [Browser(base) for _ in range(CLIENTS)]
+    forms = [csrf_token(b.request("GET", path)[2]) for b in browsers]
+    start = threading.Barrier(CLIENTS)
+
+    def press(index: int) -> int:
+        start.wait()
+        return browsers[index].request("POST", path, {"csrf_token": forms[index]})[0]
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        return list(pool.map(press, range(CLIENTS)))
+
+
+def test_one_link_pressed_twenty_times_at_once_counts_once(app, live_server):
+    signer = Browser(live_server)
+    token = csrf_token(signer.request("GET", f"/letters/{G20}")[2])
+    form = valid_fields(email="eager@example.org", csrf_token=token)
+    assert signer.request("POST", f"/letters/{G20}/sign", form)[0] == 303
+    links = links_in(outbox_rows(app)[0].text_body)
+
+    assert set(_press_together(live_server, path_of(links["confirm"][0]))) == {200}
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        assert letter.count_individuals == 1
+
+    assert set(_press_together(live_server, path_of(links["withdraw"][0]))) == {200}
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        assert letter.count_individuals == 0
+        assert db.session.scalar(select(Signature.status)) == "withdrawn"
+
+
+def test_a_pressed_button_never_acts_on_a_stale_read(app):
+    """The race behind "confirming twice is harmless", made deterministic.
+
+    PostgreSQL: this request's session already holds the signature (read as pending) when
+    another request confirms it; the locked re-read must see "confirmed" and count nothing.
+    SQLite: a POST's transaction begins IMMEDIATE, so no other writer can slip in at all.
+    """
+    from sqlalchemy import text, update
+
+    from petitions.services.signing import confirm_signature, signature_for
+    from petitions.services.tokens import Purpose, read_token
+
+    client = app.test_client()
+    page = client.get(f"/letters/{G20}")
+    client.post(
+        f"/letters/{G20}/sign",
+        data=valid_fields(csrf_token=csrf_token(page.get_data(as_text=True))),
+    )
+    token = path_of(links_in(outbox_rows(app)[0].text_body)["confirm"][0]).rsplit("/", 1)[1]
+    with app.test_request_context("/", method="POST"):
+        claim = read_token(Purpose.CONFIRM, token)
+        held = signature_for(claim, Purpose.CONFIRM)  # in the session's identity map now
+        assert held.status == "pending"
+        if db.engine.dialect.name == "sqlite":
+            other = db.engine.raw_connection()
+            other.execute("PRAGMA busy_timeout=100")
+            try:
+                other.execute("UPDATE letters SET goal = goal")
+                raise AssertionError("another writer got in during a POST's transaction")
+            except Exception as error:  # sqlite3.OperationalError: database is locked
+                assert "locked" in str(error)
+            finally:
+                other.close()
+        else:
+            with db.engine.begin() as other:  # the other request, committed
+                other.execute(
+                    update(Signature)
+                    .where(Signature.id == claim.signature_id)
+                    .values(status="confirmed")
+                )
+                other.execute(text("UPDATE letters SET count_individuals = 1 WHERE id = 1"))
+            assert confirm_signature(claim).outcome == "already_confirmed"
+            db.session.commit()
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        assert letter.count_individuals == (0 if db.engine.dialect.name == "sqlite" else 1)

@@ -131,7 +131,7 @@ def use_link(app: Flask, purpose: Purpose, url: str) -> Outcome:
     with app.test_request_context("/", method="POST"):
         claim = read_token(purpose, token_of(url))
         act = confirm_signature if purpose is Purpose.CONFIRM else withdraw_signature
-        outcome = act(claim)
+        outcome = act(claim).outcome
         db.session.commit()
         return outcome
 
@@ -281,26 +281,25 @@ def test_database_refuses_a_second_row_for_the_same_canonical_email(app):
 # --- signing again ---------------------------------------------------------------------------
 
 
-def test_signing_again_while_pending_updates_details_and_resends_after_the_quiet_period(app):
+def test_identical_repeat_within_the_quiet_period_sends_nothing_and_keeps_the_link(app):
     sign_as(app)
     first = signature_row(app)
     first_link = newest_link(app, "confirm")
-
-    # At once (a double click, a second tab): newest details, no second email, same link.
-    sign_as(app, name="Ana H. Hoxha", city="Durrës", language="sq")
-    again = signature_row(app)
-    assert again.name == "Ana H. Hoxha" and again.city == "Durrës" and again.language == "sq"
-    assert again.confirm_nonce == first.confirm_nonce
-    assert len(emails(app, "confirm")) == 1
-
-    # Still inside the quiet period: nothing sent.
+    # A double click or a second tab: same details, at once. No second email, same link.
+    sign_as(app)
     age_signature(app, RESEND_QUIET_PERIOD - timedelta(seconds=5))
-    sign_as(app, name="Ana H. Hoxha")
+    sign_as(app)
     assert len(emails(app, "confirm")) == 1
+    assert signature_row(app).confirm_nonce == first.confirm_nonce
+    assert use_link(app, Purpose.CONFIRM, first_link) is Outcome.CONFIRMED
 
-    # After it: a fresh link with a new nonce; the old link is replaced.
+
+def test_identical_repeat_after_the_quiet_period_sends_a_fresh_link(app):
+    sign_as(app)
+    first = signature_row(app)
+    first_link = newest_link(app, "confirm")
     age_signature(app, PAST_QUIET)
-    sign_as(app, name="Ana H. Hoxha")
+    sign_as(app)
     resent = emails(app, "confirm")
     assert len(resent) == 2
     after = signature_row(app)
@@ -314,6 +313,36 @@ def test_signing_again_while_pending_updates_details_and_resends_after_the_quiet
     assert counts(app) == (0, 0)
     assert use_link(app, Purpose.CONFIRM, second_link) is Outcome.CONFIRMED
     assert counts(app) == (1, 0)
+
+
+def test_changed_details_take_effect_only_with_a_new_link_to_the_owner(app):
+    """Nobody can change what the owner's link confirms without the owner seeing it."""
+    sign_as(app, is_public=False)
+    first_link = newest_link(app, "confirm")
+    # At once, with other details (someone else, or the owner fixing a typo).
+    sign_as(app, name="Ana H. Hoxha", city="Durrës", language="sq", is_public=True)
+    again = signature_row(app)
+    assert again.name == "Ana H. Hoxha" and again.city == "Durrës" and again.language == "sq"
+    assert again.is_public is True
+    mails = emails(app, "confirm")
+    assert len(mails) == 2
+    assert "Ana H. Hoxha" in mails[-1].text_body  # the new email shows what it confirms
+    with pytest.raises(LinkReplaced):
+        use_link(app, Purpose.CONFIRM, first_link)  # the old link confirms nothing
+    assert counts(app) == (0, 0)
+
+
+def test_changed_details_after_the_resend_cap_are_ignored(app):
+    sign_as(app)
+    for index in range(app.config["CONFIRM_RESENDS"]):
+        sign_as(app, name=f"Ana {index}")
+    assert len(emails(app, "confirm")) == 1 + app.config["CONFIRM_RESENDS"]
+    last_link = newest_link(app, "confirm")
+    sign_as(app, name="Mallory", is_public=True)  # no email can go out any more
+    row = signature_row(app)
+    assert row.name != "Mallory"
+    assert len(emails(app, "confirm")) == 1 + app.config["CONFIRM_RESENDS"]
+    assert use_link(app, Purpose.CONFIRM, last_link) is Outcome.CONFIRMED
 
 
 def test_confirmation_is_resent_at_most_confirm_resends_times(app):
@@ -345,7 +374,11 @@ def test_signing_again_when_confirmed_sends_capped_already_signed_notices(app):
     assert links["confirm"] == []
     assert len(links["withdraw"]) == 1
     assert links_in(notice.html_body)["confirm"] == []
-    assert links["withdraw"][0] == first_withdraw  # the withdrawal link stays valid
+    # The withdrawal link names the same signature and nonce (the token's timestamp may differ).
+    with app.app_context():
+        assert read_token(Purpose.WITHDRAW, token_of(links["withdraw"][0])) == read_token(
+            Purpose.WITHDRAW, token_of(first_withdraw)
+        )
     row = signature_row(app)
     assert row.status == SignatureStatus.CONFIRMED
     assert row.name == "Ana Hoxha"  # a confirmed signature is not rewritten by a repeat

@@ -67,7 +67,11 @@ def sign(slug: str) -> ResponseReturnValue:
     if not form.validate():
         return _render_letter(found, form, 400)
     if not form.is_bot:
-        signing.sign_letter(found, form.to_input(language), client_ip_hash())
+        try:
+            signing.sign_letter(found, form.to_input(language), client_ip_hash())
+        except signing.LetterNotOpen:  # it closed between the check above and now
+            db.session.rollback()
+            return _render_letter(found, form, 403)
         db.session.commit()
     return redirect(url_for("public.check_email", slug=found.slug), 303)
 
@@ -111,21 +115,27 @@ def _link_view(purpose: Purpose, token: str) -> ResponseReturnValue:
     form = ConfirmForm()
     try:
         claim = read_token(purpose, token)
-        signature = signing.signature_for(claim, purpose)
-        if request.method == "GET" or not form.validate_on_submit():
-            status = 400 if request.method == "POST" else 200
+        if request.method == "POST" and form.validate_on_submit():
+            act = LINK_ACTIONS[purpose]
+            result = act(claim)
+            db.session.commit()
             return render_template(
-                "public/link_action.html", purpose=purpose, signature=signature, form=form
-            ), status
-        act = (
-            signing.confirm_signature if purpose is Purpose.CONFIRM else signing.withdraw_signature
-        )
-        outcome = act(claim)
-        db.session.commit()
+                "public/link_done.html", outcome=result.outcome, letter=result.letter
+            )
+        signature = signing.signature_for(claim, purpose)
     except (TokenInvalid, TokenExpired, signing.SigningError) as error:
         db.session.rollback()
         return _link_problem(error, purpose, token)
-    return render_template("public/link_done.html", outcome=outcome, letter=signature.letter)
+    status = 400 if request.method == "POST" else 200  # a POST here lost its CSRF token
+    return render_template(
+        "public/link_action.html", purpose=purpose, signature=signature, form=form
+    ), status
+
+
+LINK_ACTIONS = {
+    Purpose.CONFIRM: signing.confirm_signature,
+    Purpose.WITHDRAW: signing.withdraw_signature,
+}
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import enum
 import secrets
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale, gettext, lazy_gettext
@@ -69,7 +69,6 @@ class SignatureInput:
     website: str = ""
     comment: str = ""
     is_public: bool = True
-    details: dict[str, str] = field(default_factory=dict)
 
 
 CONSENT_LABEL = lazy_gettext(
@@ -92,6 +91,7 @@ def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
     now = utcnow()
     values = {
         "letter_id": letter.id,
+        "email": data.email,
         "email_canonical": canonical_email(data.email),
         "status": SignatureStatus.PENDING,
         "confirm_nonce": secrets.token_hex(8),
@@ -99,7 +99,8 @@ def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
         "confirm_emails_sent": 1,
         "created_at": now,
         "updated_at": now,
-        **_details(data, text.id, text.text_hash, ip_hash, now),
+        **_signer_details(data, text.id, text.text_hash),
+        **_agreement(data.language, ip_hash, now),
     }
     statement = (
         dialect_insert(Signature)
@@ -119,17 +120,17 @@ def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
             Signature.email_canonical == values["email_canonical"],
         )
         .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
-    _sign_again(existing, letter, data, text.id, text.text_hash, ip_hash)
+    details = _signer_details(data, text.id, text.text_hash)
+    _sign_again(existing, letter, data.language, details, _agreement(data.language, ip_hash, now))
 
 
-def _details(
-    data: SignatureInput, text_id: int, text_version: str, ip_hash: str, now: object
-) -> dict[str, object]:
+def _signer_details(data: SignatureInput, text_id: int, text_version: str) -> dict[str, object]:
+    """What the signer wrote and read: what their confirmation link will confirm."""
     return {
-        "kind": data.kind,
+        "kind": data.kind.value,
         "name": data.name,
-        "email": data.email,
         "organisation": data.organisation,
         "title": data.title,
         "country": data.country,
@@ -140,52 +141,68 @@ def _details(
         "language": data.language,
         "text_id": text_id,
         "text_hash": text_version,
-        "consent_text_hash": consent_hash(data.language),
-        "consented_at": now,
-        "ip_hash": ip_hash,
     }
+
+
+def _agreement(language: str, ip_hash: str, now: datetime) -> dict[str, object]:
+    return {"consent_text_hash": consent_hash(language), "consented_at": now, "ip_hash": ip_hash}
+
+
+def _apply(signature: Signature, *changes: dict[str, object]) -> None:
+    for change in changes:
+        for key, value in change.items():
+            setattr(signature, key, value)
 
 
 def _sign_again(
     signature: Signature,
     letter: Letter,
-    data: SignatureInput,
-    text_id: int,
-    text_version: str,
-    ip_hash: str,
+    language: str,
+    details: dict[str, object],
+    agreement: dict[str, object],
 ) -> None:
-    """The address had signed: say so to its owner, by email only."""
+    """The address had signed: tell its owner by email; the answer on screen is the same."""
     now = utcnow()
     status = SignatureStatus(signature.status)
+    may_send = signature.confirm_emails_sent <= current_app.config["CONFIRM_RESENDS"]
     if status is SignatureStatus.PENDING:
-        # Not confirmed yet: the newest details win, and a fresh link goes out (a few times).
-        for key, value in _details(data, text_id, text_version, ip_hash, now).items():
-            setattr(signature, key, value)
+        changed = any(getattr(signature, key) != value for key, value in details.items())
         quiet = now - signature.updated_at < RESEND_QUIET_PERIOD
-        if signature.confirm_emails_sent <= current_app.config["CONFIRM_RESENDS"] and not quiet:
-            signature.confirm_nonce = secrets.token_hex(8)
-            signature.confirm_emails_sent += 1
-            _queue_confirmation(signature, letter)
+        if changed and may_send:
+            # Whoever submitted this cannot prove they own the address, so new details take
+            # effect only with a new link, mailed to the owner with those details; the old
+            # link stops working and can never confirm details its email did not show.
+            _apply(signature, details, agreement)
+            _send_new_confirmation(signature, letter)
+        elif not changed and not quiet and may_send:
+            _send_new_confirmation(signature, letter)  # a reminder, with a fresh link
+        # Identical and within the quiet period: a double click or a second tab; nothing to do.
         signature.updated_at = now
     elif status is SignatureStatus.WITHDRAWN:
         # Signing after withdrawing is a new signature in all but its row.
-        for key, value in _details(data, text_id, text_version, ip_hash, now).items():
-            setattr(signature, key, value)
+        _apply(signature, details, agreement)
         signature.status = SignatureStatus.PENDING
-        signature.confirm_nonce = secrets.token_hex(8)
         signature.withdraw_nonce = secrets.token_hex(8)
-        signature.confirm_emails_sent = 1
+        signature.confirm_emails_sent = 0
         signature.created_at = now
         signature.confirmed_at = None
         signature.withdrawn_at = None
-        _queue_confirmation(signature, letter)
+        _send_new_confirmation(signature, letter)
     elif (
         status in (SignatureStatus.CONFIRMED, SignatureStatus.AWAITING_APPROVAL)
         and signature.notices_sent < current_app.config["CONFIRM_RESENDS"]
     ):
         signature.notices_sent += 1
-        _queue_notice(signature, letter, data.language)
+        _queue_notice(signature, letter, language)
     # Rejected or spam: nothing to tell, and nothing that shows it.
+
+
+def _send_new_confirmation(signature: Signature, letter: Letter) -> None:
+    """Replace the confirmation nonce (older links stop working) and mail the new link."""
+    signature.confirm_nonce = secrets.token_hex(8)
+    signature.confirm_emails_sent += 1
+    signature.updated_at = utcnow()
+    _queue_confirmation(signature, letter)
 
 
 def _queue_confirmation(signature: Signature, letter: Letter) -> None:
@@ -251,11 +268,21 @@ class Outcome(enum.StrEnum):
     NOT_COUNTED = "not_counted"  # rejected or marked spam by staff
 
 
+@dataclass(frozen=True)
+class LinkResult:
+    outcome: Outcome
+    letter: Letter
+
+
 def signature_for(claim: Claim, purpose: Purpose, lock: bool = False) -> Signature:
-    """The signature a verified link names; refuses a link whose nonce was replaced."""
+    """The signature a verified link names; refuses a link whose nonce was replaced.
+
+    With ``lock``, the row is read afresh under ``FOR UPDATE``: two presses of one button wait
+    for each other and the second sees what the first did, so nothing is counted twice.
+    """
     query = select(Signature).where(Signature.id == claim.signature_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     signature = db.session.scalar(query)
     if signature is None:
         raise LinkUnknown()
@@ -267,9 +294,13 @@ def signature_for(claim: Claim, purpose: Purpose, lock: bool = False) -> Signatu
     return signature
 
 
-def confirm_signature(claim: Claim) -> Outcome:
+def confirm_signature(claim: Claim) -> LinkResult:
     """Confirm the email behind a signature. Confirming twice is harmless."""
     signature = signature_for(claim, Purpose.CONFIRM, lock=True)
+    return LinkResult(_confirm(signature), signature.letter)
+
+
+def _confirm(signature: Signature) -> Outcome:
     status = SignatureStatus(signature.status)
     if status is SignatureStatus.CONFIRMED:
         return Outcome.ALREADY_CONFIRMED
@@ -293,9 +324,13 @@ def confirm_signature(claim: Claim) -> Outcome:
     return Outcome.CONFIRMED
 
 
-def withdraw_signature(claim: Claim) -> Outcome:
+def withdraw_signature(claim: Claim) -> LinkResult:
     """Withdraw a signature; it stops counting at once. Withdrawing twice is harmless."""
     signature = signature_for(claim, Purpose.WITHDRAW, lock=True)
+    return LinkResult(_withdraw(signature), signature.letter)
+
+
+def _withdraw(signature: Signature) -> Outcome:
     status = SignatureStatus(signature.status)
     if status is SignatureStatus.WITHDRAWN:
         return Outcome.ALREADY_WITHDRAWN
@@ -309,7 +344,10 @@ def withdraw_signature(claim: Claim) -> Outcome:
 def resend_confirmation(claim: Claim) -> None:
     """An expired confirmation link asks for a new one: send it if the signature still waits."""
     signature = db.session.scalar(
-        select(Signature).where(Signature.id == claim.signature_id).with_for_update()
+        select(Signature)
+        .where(Signature.id == claim.signature_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if signature is None or signature.status != SignatureStatus.PENDING:
         return
@@ -317,7 +355,4 @@ def resend_confirmation(claim: Claim) -> None:
         return
     if not signature.letter.is_open():
         raise LetterNotOpen()
-    signature.confirm_nonce = secrets.token_hex(8)
-    signature.confirm_emails_sent += 1
-    signature.updated_at = utcnow()
-    _queue_confirmation(signature, signature.letter)
+    _send_new_confirmation(signature, signature.letter)
