@@ -24,9 +24,9 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.extensions import csrf, db, migrate
     from petitions.i18n import init_i18n
     from petitions.log_redaction import install_redaction
+    from petitions.outbox_delivery import init_outbox
     from petitions.public.views import bp as public_bp
     from petitions.rate_limits import init_rate_limits
-    from petitions.services.outbox import init_outbox
     from petitions.templating import init_templating
 
     instance_path = Path(os.environ.get("PETITIONS_INSTANCE", PROJECT_ROOT / "instance"))

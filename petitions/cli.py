@@ -11,9 +11,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from petitions.extensions import db
+from petitions.outbox_delivery import close_expired, deliver_all_due
 from petitions.services.counters import recount
 from petitions.services.demo import load_demo_letters
-from petitions.services.letters import close_expired_letters
 
 counts_cli = AppGroup("counts", help="Signature counters.")
 outbox_cli = AppGroup("outbox", help="The email outbox.")
@@ -52,8 +52,6 @@ def counts_check(dry_run: bool) -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
 def outbox_work(once: bool) -> None:
     """Deliver queued email until stopped (run as many as you like, on any machine)."""
-    from petitions.services.outbox import deliver_all_due
-
     if once:
         click.echo(f"Sent {deliver_all_due()} email(s).")
         return
@@ -72,7 +70,7 @@ def outbox_work(once: bool) -> None:
 @letters_cli.command("close-expired")
 def letters_close_expired() -> None:
     """Close open letters whose deadline has passed."""
-    click.echo(f"Closed {close_expired_letters()} letter(s).")
+    click.echo(f"Closed {close_expired()} letter(s).")
 
 
 def init_cli(app: Flask) -> None:

@@ -279,5 +279,7 @@ class OutboxEmail(db.Model):  # type: ignore[name-defined]
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # While "sending": until when the claim holds; a worker killed mid-send loses it then.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The claiming round's token: only that round may record the outcome.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(String(500), default="")

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from petitions.extensions import db
 from petitions.models import Letter, LetterStatus, Signature, SignatureStatus, utcnow
-from petitions.services.outbox import deliver_all_due
+from petitions.outbox_delivery import deliver_all_due
 from petitions.services.signing import RESEND_QUIET_PERIOD
 
 FORM_PATTERN = re.compile(r"<form\b.*?</form>", re.S)

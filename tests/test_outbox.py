@@ -37,12 +37,12 @@ from sqlalchemy import func, select, update
 from petitions.extensions import db
 from petitions.log_redaction import redact
 from petitions.models import Letter, OutboxEmail, OutboxStatus, Signature, SignatureKind, utcnow
+from petitions.outbox_delivery import deliver_all_due, deliver_due
 from petitions.services.mail_transport import (
     ConsoleTransport,
     SMTPTransport,
     transport_from_url,
 )
-from petitions.services.outbox import deliver_all_due, deliver_due
 from petitions.services.signing import SignatureInput, sign_letter
 
 PUBLIC_URL = "http://petitions.test"

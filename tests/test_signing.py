@@ -27,8 +27,8 @@ from petitions.models import (
     SignatureStatus,
     utcnow,
 )
+from petitions.outbox_delivery import close_expired
 from petitions.services.counters import recount, set_status
-from petitions.services.letters import close_expired_letters
 from petitions.services.signing import (
     RESEND_QUIET_PERIOD,
     LetterNotOpen,
@@ -541,14 +541,14 @@ def test_close_expired_letters_writes_closed_only_where_auto_close_applies(app):
     change_letter(app, G20, closes_at=utcnow() - timedelta(minutes=1), auto_close=True)
     change_letter(app, INCLUSIVE, closes_at=utcnow() - timedelta(minutes=1), auto_close=False)
     with app.app_context():
-        assert close_expired_letters() == 1
+        assert close_expired() == 1
         statuses = {
             slug: status for slug, status in db.session.execute(select(Letter.slug, Letter.status))
         }
     assert statuses[G20] == LetterStatus.CLOSED
     assert statuses[INCLUSIVE] == LetterStatus.OPEN  # its deadline is only shown
     with app.app_context():
-        assert close_expired_letters() == 0
+        assert close_expired() == 0
     with pytest.raises(LetterNotOpen):
         sign_as(app, G20)
     sign_as(app, INCLUSIVE)

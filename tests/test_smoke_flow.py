@@ -6,7 +6,7 @@ from conftest import G20, links_in, press_button, sign, text_part
 
 from petitions.extensions import db
 from petitions.models import Letter
-from petitions.services.outbox import deliver_all_due
+from petitions.outbox_delivery import deliver_all_due
 
 
 def test_sign_confirm_count_withdraw(make_app, smtp):

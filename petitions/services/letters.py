@@ -13,7 +13,6 @@ from markupsafe import Markup
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import selectinload
 
-from petitions.database import write_intent
 from petitions.extensions import db
 from petitions.models import (
     Letter,
@@ -118,7 +117,7 @@ def public_signatories(
 def close_expired_letters() -> int:
     """Write "closed" on open letters past their deadline (pages already show them closed).
 
-    Runs in every worker's delivery loop, so it only takes the write lock when there is work.
+    Runs in every worker's delivery loop, so it looks before it writes.
     """
     expired = (
         Letter.status == LetterStatus.OPEN,
@@ -127,15 +126,11 @@ def close_expired_letters() -> int:
         Letter.closes_at <= utcnow(),
     )
     if db.session.scalar(select(Letter.id).where(*expired).limit(1)) is None:
-        db.session.rollback()
         return 0
-    db.session.rollback()
-    with write_intent():
-        result = db.session.execute(
-            update(Letter)
-            .where(*expired)
-            .values(status=LetterStatus.CLOSED)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
+    result = db.session.execute(
+        update(Letter)
+        .where(*expired)
+        .values(status=LetterStatus.CLOSED)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount

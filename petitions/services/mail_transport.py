@@ -20,6 +20,10 @@ class TemporaryFailure(Exception):
     """Try again later: the server is down, busy or answered 4xx."""
 
 
+class ConnectionFailure(TemporaryFailure):
+    """The server cannot be reached or refuses us (login, sender): nothing can go out now."""
+
+
 class PermanentFailure(Exception):
     """Do not try again: the server answered 5xx for this message."""
 
@@ -77,11 +81,11 @@ class SMTPTransport:
             if s.username:
                 client.login(s.username, s.password or "")
         except smtplib.SMTPResponseException as error:
-            raise _classify(error.smtp_code, "connect") from None
+            # Even a 5xx here (a wrong password) is about the server, not the message.
+            raise ConnectionFailure(f"SMTP server refused us: {error.smtp_code}") from None
         except (OSError, smtplib.SMTPException) as error:
-            raise TemporaryFailure(
-                f"cannot reach the SMTP server: {type(error).__name__}"
-            ) from None
+            name = type(error).__name__
+            raise ConnectionFailure(f"cannot reach the SMTP server: {name}") from None
         return client
 
     def send(self, message: EmailMessage) -> None:
@@ -93,12 +97,15 @@ class SMTPTransport:
             codes = [code for code, _ in error.recipients.values()]
             self.close()
             raise _classify(min(codes) if codes else 451, "recipient refused") from None
+        except smtplib.SMTPSenderRefused as error:
+            self.close()
+            raise ConnectionFailure(f"SMTP server refused the sender: {error.smtp_code}") from None
         except smtplib.SMTPResponseException as error:
             self.close()
             raise _classify(error.smtp_code, "rejected") from None
         except (OSError, smtplib.SMTPException) as error:
             self.close()
-            raise TemporaryFailure(f"SMTP connection failed: {type(error).__name__}") from None
+            raise ConnectionFailure(f"SMTP connection failed: {type(error).__name__}") from None
         if refused:
             raise _classify(min(code for code, _ in refused.values()), "recipient refused")
 

@@ -1,0 +1,123 @@
+"""The outbox when the SMTP server misbehaves: refuses us, hangs, or a round loses its claim."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import timedelta
+
+from conftest import G20, outbox_rows, sign
+from sqlalchemy import update
+
+from petitions.extensions import db
+from petitions.models import OutboxEmail, utcnow
+from petitions.outbox_delivery import _record, claim_due, deliver_all_due
+
+
+class SilentServer:
+    """A TCP server that accepts connections and then says nothing, or one fixed line."""
+
+    def __init__(self, greeting: bytes | None = None) -> None:
+        self.greeting = greeting
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.clients: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.clients.append(client)
+            if self.greeting:
+                client.sendall(self.greeting)
+
+    def close(self) -> None:
+        self.sock.close()
+        for client in self.clients:
+            client.close()
+
+
+def queue_three(app):
+    client = app.test_client()
+    for index in range(3):
+        assert sign(client, G20, email=f"w{index}@example.org").status_code == 303
+    assert len(outbox_rows(app)) == 3
+
+
+def states(app):
+    return sorted((row.status, row.attempts) for row in outbox_rows(app))
+
+
+def test_a_refusing_greeting_keeps_every_email_queued(make_app):
+    server = SilentServer(b"554 5.3.2 not accepting mail now\r\n")
+    try:
+        app = make_app(MAIL_URL=f"smtp://127.0.0.1:{server.port}", SMTP_TIMEOUT=2)
+        queue_three(app)
+        with app.app_context():
+            assert deliver_all_due() == 0
+        assert states(app) == [("queued", 1)] * 3  # not failed: the server, not the emails
+        assert server.connections == 1  # the round stopped at the first refusal
+        assert all("refused" in row.last_error for row in outbox_rows(app))
+    finally:
+        server.close()
+
+
+def test_a_hanging_server_ends_the_round_after_one_timeout(make_app):
+    server = SilentServer()
+    try:
+        app = make_app(MAIL_URL=f"smtp://127.0.0.1:{server.port}", SMTP_TIMEOUT=0.3)
+        queue_three(app)
+        with app.app_context():
+            assert deliver_all_due() == 0
+        assert states(app) == [("queued", 1)] * 3
+        assert server.connections == 1
+    finally:
+        server.close()
+
+
+def test_a_refused_sender_is_retried_not_failed(make_app, smtp):
+    app = make_app(MAIL_URL=smtp.url)
+    queue_three(app)
+
+    async def refuse_sender(server, session, envelope, address, options):
+        return "553 5.7.1 sender not allowed"
+
+    smtp.handle_MAIL = refuse_sender  # aiosmtpd asks the handler for MAIL FROM
+    with app.app_context():
+        assert deliver_all_due() == 0
+    assert states(app) == [("queued", 1)] * 3
+    del smtp.handle_MAIL
+    with app.app_context():
+        db.session.execute(update(OutboxEmail).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        assert deliver_all_due() == 3
+    assert sorted(m["To"] for m in smtp.messages) == [f"w{i}@example.org" for i in range(3)]
+
+
+def test_a_round_that_lost_its_claim_cannot_overwrite_the_outcome(make_app, smtp):
+    app = make_app(MAIL_URL=smtp.url)
+    queue_three(app)
+    with app.app_context():
+        slow_round = claim_due(limit=1)
+        assert len(slow_round.ids) == 1
+        # Its claim runs out (the worker hung); another round takes the row and sends it.
+        db.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == slow_round.ids[0])
+            .values(claimed_until=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        assert deliver_all_due() == 3
+        # The slow round comes back and tries to record a failure: nothing changes.
+        _record(slow_round, slow_round.ids, status="failed", last_error="late")
+    row = next(r for r in outbox_rows(app) if r.id == slow_round.ids[0])
+    assert (row.status, row.last_error) == ("sent", "")
+    assert len(smtp.messages) == 3
