@@ -27,6 +27,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.outbox_delivery import init_outbox
     from petitions.public.views import bp as public_bp
     from petitions.rate_limits import init_rate_limits
+    from petitions.security_headers import init_security_headers
     from petitions.templating import init_templating
 
     instance_path = Path(os.environ.get("PETITIONS_INSTANCE", PROJECT_ROOT / "instance"))
@@ -58,6 +59,5 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     errors.init_errors(app)
     init_cli(app)
     init_outbox(app)
-    if app.config["PRODUCTION"] and app.config["MAIL_URL"].startswith("console"):
-        app.logger.warning("MAIL_URL is console: in production; no email will reach signers")
+    init_security_headers(app)
     return app

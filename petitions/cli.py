@@ -10,6 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from petitions.database import write_intent
 from petitions.extensions import db
 from petitions.outbox_delivery import close_expired, deliver_all_due
 from petitions.services.counters import recount
@@ -24,8 +25,9 @@ letters_cli = AppGroup("letters", help="Letters.")
 @with_appcontext
 def demo_command() -> None:
     """Load the demo letters (idempotent)."""
-    created = load_demo_letters()
-    db.session.commit()
+    with write_intent():
+        created = load_demo_letters()
+        db.session.commit()
     if created:
         click.echo("Loaded demo letters: " + ", ".join(created))
     else:
@@ -36,8 +38,9 @@ def demo_command() -> None:
 @click.option("--dry-run", is_flag=True, help="Report differences without repairing them.")
 def counts_check(dry_run: bool) -> None:
     """Recount every letter's signatures and repair the stored counters."""
-    drifts = recount(repair=not dry_run)
-    db.session.commit()
+    with write_intent():
+        drifts = recount(repair=not dry_run)
+        db.session.commit()
     for drift in drifts:
         click.echo(
             f"{drift.slug}: stored individuals/organisations {drift.stored}, actual {drift.actual}"

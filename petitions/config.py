@@ -112,6 +112,9 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         if settings["PRODUCTION"]:
             raise RuntimeError("SECRET_KEY must be set in production (PETITIONS_ENV=production)")
         settings["SECRET_KEY"] = instance_secret_key(instance_path)
+    if settings["PRODUCTION"] and str(settings["MAIL_URL"]).startswith("console"):
+        # The console transport prints addresses and links: fine on a laptop, not on a server.
+        raise RuntimeError("MAIL_URL must name an SMTP server in production")
     uri = settings["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres"):
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(uri, instance_path)

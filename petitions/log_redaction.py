@@ -23,6 +23,10 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
+    """Rewrites the message and any traceback text before a handler formats the record."""
+
+    _formatter = logging.Formatter()
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
@@ -32,6 +36,13 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg = cleaned
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Handlers use exc_text when it is set, so the traceback is printed redacted.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

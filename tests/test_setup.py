@@ -38,6 +38,10 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         load_settings(tmp_path)
     monkeypatch.setenv("SECRET_KEY", "a-real-secret")
+    monkeypatch.setenv("MAIL_URL", "console:")
+    with pytest.raises(RuntimeError, match="MAIL_URL"):
+        load_settings(tmp_path)  # the console transport prints addresses: not on a server
+    monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:25")
     settings = load_settings(tmp_path)
     assert settings["SECRET_KEY"] == "a-real-secret"
     assert settings["SESSION_COOKIE_SECURE"] is True
@@ -153,3 +157,44 @@ def test_a_newcomer_gets_a_working_site_from_the_commands(tmp_path):
         timeout=120,
     )
     assert check.stdout.split() == ["200", "200"], check.stderr
+
+
+def test_every_page_forbids_framing_and_leaking_its_address(client):
+    for path in ("/", f"/letters/{G20}", "/api/v1/letters", "/confirm/not-a-token"):
+        headers = client.get(path).headers
+        assert headers["Referrer-Policy"] == "same-origin", path
+        assert headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_tracebacks_in_the_log_are_redacted_too(app, caplog):
+    import logging
+
+    caplog.set_level(logging.ERROR)
+    try:
+        raise ValueError("could not send to ana@example.org via /confirm/abc.def.ghi")
+    except ValueError:
+        app.logger.exception("delivery failed for bob@example.org")
+    text = caplog.text
+    assert "ana@example.org" not in text and "bob@example.org" not in text
+    assert "abc.def.ghi" not in text
+    assert "[email]" in text and "/confirm/[token]" in text
+
+
+def test_demo_reopens_demo_letters_whose_deadline_passed(app, runner):
+    from datetime import timedelta
+
+    from petitions.models import LetterStatus, utcnow
+
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        letter.closes_at = utcnow() - timedelta(days=1)
+        letter.status = LetterStatus.CLOSED
+        db.session.commit()
+        assert not letter.is_open()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        assert letter.is_open() and letter.status == LetterStatus.OPEN
+        assert letter.closes_at > utcnow() + timedelta(days=30)

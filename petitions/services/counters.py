@@ -40,7 +40,17 @@ class CountDrift:
 
 
 def recount(repair: bool) -> list[CountDrift]:
-    """Compare every letter's counters with a real count; optionally write the real figures."""
+    """Compare every letter's counters with a real count; optionally write the real figures.
+
+    The letters are locked first, so no confirmation can commit between the count and the
+    repair (PostgreSQL); on SQLite the caller runs this in a write transaction.
+    """
+    letters = db.session.scalars(
+        select(Letter)
+        .order_by(Letter.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
     rows = db.session.execute(
         select(Signature.letter_id, Signature.kind, func.count())
         .where(Signature.status == SignatureStatus.CONFIRMED)
@@ -50,7 +60,7 @@ def recount(repair: bool) -> list[CountDrift]:
     for letter_id, kind, count in rows:
         actual.setdefault(letter_id, {})[kind] = count
     drifts = []
-    for letter in db.session.scalars(select(Letter).order_by(Letter.id).with_for_update()):
+    for letter in letters:
         found = actual.get(letter.id, {})
         real = (found.get(SignatureKind.INDIVIDUAL, 0), found.get(SignatureKind.ORGANISATION, 0))
         stored = (letter.count_individuals, letter.count_organisations)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -11,13 +11,29 @@ from petitions.extensions import db
 from petitions.models import Addressee, Letter, LetterStatus, LetterText, Moderation, utcnow
 from petitions.services.letters import text_hash
 
+# A demo letter whose deadline is nearer than this gets a new one when `demo` runs again.
+REFRESH_BEFORE = timedelta(days=7)
+
 
 def load_demo_letters() -> list[str]:
-    """Create the demo letters that do not exist yet; return the slugs created."""
+    """Create the demo letters that do not exist yet; return the slugs created.
+
+    Demo letters that already exist are left as they are, except that one which has closed (or
+    is about to) by its deadline is given a new deadline, so an old demo database still works.
+    """
     created = []
     now = utcnow()
     for spec in DEMO_LETTERS:
-        if db.session.scalar(select(Letter.id).where(Letter.slug == spec["slug"])):
+        existing = db.session.scalar(select(Letter).where(Letter.slug == spec["slug"]))
+        if existing is not None:
+            if (
+                existing.is_demo
+                and existing.closes_at
+                and existing.closes_at < now + REFRESH_BEFORE
+            ):
+                existing.closes_at = now + timedelta(days=spec["closes_in_days"])
+                if existing.status == LetterStatus.CLOSED:
+                    existing.status = LetterStatus.OPEN
             continue
         letter = Letter(
             slug=spec["slug"],
@@ -53,3 +69,11 @@ def load_demo_letters() -> list[str]:
         created.append(spec["slug"])
     db.session.flush()
     return created
+
+
+def _keep_open(letter: Letter, new_deadline: datetime, now: datetime) -> None:
+    if not letter.is_demo or letter.closes_at is None or letter.closes_at > now + REFRESH_BEFORE:
+        return
+    letter.closes_at = new_deadline
+    if letter.status == LetterStatus.CLOSED:
+        letter.status = LetterStatus.OPEN
