@@ -191,6 +191,11 @@ class Addressee(db.Model):  # type: ignore[name-defined]
         return found.get("name") or self.name, found.get("title") or self.title
 
 
+# Signatures on the public list. Queries use this very text, because SQLite (and, for
+# "IS TRUE", PostgreSQL) only use a partial index when the query's terms match its own.
+LISTED_SIGNATURES = "status = 'confirmed' AND is_public AND NOT is_hidden"
+
+
 class Signature(db.Model):  # type: ignore[name-defined]
     __tablename__ = "signatures"
     __table_args__ = (
@@ -205,8 +210,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
             "kind",
             "confirmed_at",
             "id",
-            postgresql_where=text("status = 'confirmed' AND is_public AND NOT is_hidden"),
-            sqlite_where=text("status = 'confirmed' AND is_public AND NOT is_hidden"),
+            postgresql_where=text(LISTED_SIGNATURES),
+            sqlite_where=text(LISTED_SIGNATURES),
         ),
         Index("ix_signatures_letter_status", "letter_id", "status", "kind"),
     )

@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 import markdown
 import nh3
 from markupsafe import Markup
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.orm import selectinload
 
 from petitions.extensions import db
 from petitions.models import (
+    LISTED_SIGNATURES,
     Letter,
     LetterStatus,
     Signature,
     SignatureKind,
-    SignatureStatus,
     utcnow,
 )
 
@@ -98,9 +98,7 @@ def public_signatories(
         .where(
             Signature.letter_id == letter.id,
             Signature.kind == kind,
-            Signature.status == SignatureStatus.CONFIRMED,
-            Signature.is_public.is_(True),
-            Signature.is_hidden.is_(False),
+            text(LISTED_SIGNATURES),
         )
         .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
         .limit(limit + 1)
