@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -129,7 +130,11 @@ class DeliveryRound:
 
 
 def deliver_due(transport: Transport | None = None, limit: int = 20) -> DeliveryRound:
-    """Claim and send what is due now, over ``transport`` (else a connection of its own)."""
+    """Claim and send what is due now, over ``transport`` (else a connection of its own).
+
+    The round's sent emails are recorded together at its end: one write instead of one per
+    email. A process killed mid-round sends those again once the claim expires.
+    """
     if transport is None:
         own = configured_transport()
         try:
@@ -137,30 +142,34 @@ def deliver_due(transport: Transport | None = None, limit: int = 20) -> Delivery
         finally:
             own.close()
     claim = claim_due(limit)
-    sent = 0
-    for position, email_id in enumerate(claim.ids):
-        email = db.session.get(OutboxEmail, email_id)
-        if email is None:
-            continue
-        attempts = email.attempts
-        message = build_message(email, current_app.config["MAIL_FROM"])
-        db.session.rollback()  # end the read transaction before the slow network part
-        try:
-            transport.send(message)
-        except ConnectionFailure as error:
-            log.warning("SMTP server unavailable (%s); retrying the batch later", error)
-            _retry_later(claim, claim.ids[position:], attempts, error)
-            return DeliveryRound(claimed=len(claim.ids), sent=sent)
-        except PermanentFailure as error:
-            log.warning("email %s failed permanently: %s", email_id, error)
-            _record(claim, [email_id], status=OutboxStatus.FAILED, last_error=str(error)[:500])
-        except TemporaryFailure as error:
-            log.info("email %s not sent yet (attempt %s): %s", email_id, attempts, error)
-            _retry_later(claim, [email_id], attempts, error)
-        else:
-            _record(claim, [email_id], status=OutboxStatus.SENT, sent_at=utcnow())
-            sent += 1
-    return DeliveryRound(claimed=len(claim.ids), sent=sent)
+    if not claim.ids:
+        return DeliveryRound(claimed=0, sent=0)
+    sender = current_app.config["MAIL_FROM"]
+    rows = db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.id.in_(claim.ids)).order_by(OutboxEmail.id)
+    ).all()
+    batch = [(row.id, row.attempts, build_message(row, sender)) for row in rows]
+    db.session.rollback()  # end the read transaction before the slow network part
+    sent: list[int] = []
+    try:
+        for position, (email_id, attempts, message) in enumerate(batch):
+            try:
+                transport.send(message)
+            except ConnectionFailure as error:
+                log.warning("SMTP server unavailable (%s); retrying the batch later", error)
+                _retry_later(claim, [i for i, _, _ in batch[position:]], attempts, error)
+                break
+            except PermanentFailure as error:
+                log.warning("email %s failed permanently: %s", email_id, error)
+                _record(claim, [email_id], status=OutboxStatus.FAILED, last_error=str(error)[:500])
+            except TemporaryFailure as error:
+                log.info("email %s not sent yet (attempt %s): %s", email_id, attempts, error)
+                _retry_later(claim, [email_id], attempts, error)
+            else:
+                sent.append(email_id)
+    finally:
+        _record(claim, sent, status=OutboxStatus.SENT, sent_at=utcnow())
+    return DeliveryRound(claimed=len(claim.ids), sent=len(sent))
 
 
 def configured_transport() -> Transport:
@@ -221,14 +230,20 @@ class OutboxWorker:
 
     def run_forever(self) -> None:
         poll = self.app.config["OUTBOX_POLL_SECONDS"]
+        gather = self.app.config["OUTBOX_GATHER_SECONDS"]
+        next_deadline_check = 0.0
         while not self.stopping.is_set():
             try:
                 with self.app.app_context():
-                    close_expired()
+                    if time.monotonic() >= next_deadline_check:
+                        close_expired()
+                        next_deadline_check = time.monotonic() + poll
                     deliver_all_due()
             except Exception:
                 log.exception("outbox delivery round failed; retrying")
-            self.wake.wait(poll)
+            if self.wake.wait(poll) and not self.stopping.is_set():
+                # Let the emails of simultaneous requests arrive, to send them in one round.
+                time.sleep(gather)
             self.wake.clear()
 
 

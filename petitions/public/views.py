@@ -73,7 +73,8 @@ def sign(slug: str) -> ResponseReturnValue:
             db.session.rollback()
             return _render_letter(found, form, 403)
         db.session.commit()
-    return redirect(url_for("public.check_email", slug=found.slug), 303)
+    # `slug`, not `found.slug`: after the commit the letter would be loaded again.
+    return redirect(url_for("public.check_email", slug=slug), 303)
 
 
 @bp.get("/letters/<slug>/check-email")

@@ -11,7 +11,7 @@ import markdown
 import nh3
 from markupsafe import Markup
 from sqlalchemy import select, text, tuple_, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from petitions.extensions import db
 from petitions.models import (
@@ -59,7 +59,13 @@ def published_letters() -> list[Letter]:
 
 
 def published_letter(slug: str) -> Letter | None:
-    letter = db.session.scalar(_with_texts().where(Letter.slug == slug))
+    # One query: a letter has a handful of texts and addressees, so joining them is cheap.
+    query = (
+        select(Letter)
+        .options(joinedload(Letter.texts), joinedload(Letter.addressees))
+        .where(Letter.slug == slug)
+    )
+    letter = db.session.scalars(query).unique().one_or_none()
     if letter is None or letter.effective_status() is LetterStatus.DRAFT:
         return None
     return letter

@@ -11,7 +11,8 @@ import smtplib
 import ssl
 import sys
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import decode_header, make_header
+from email.message import Message
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -29,24 +30,33 @@ class PermanentFailure(Exception):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
     def close(self) -> None: ...
 
 
 class ConsoleTransport:
-    def send(self, message: EmailMessage) -> None:
-        text = message.get_body(preferencelist=("plain",))
-        body = text.get_content() if text is not None else ""
+    def send(self, message: Message) -> None:
+        body = plain_text(message)
+        subject = str(make_header(decode_header(message["Subject"] or "")))
         banner = "=" * 72
         sys.stderr.write(
             f"\n{banner}\nEMAIL (MAIL_URL=console:, not sent)\n"
-            f"To: {message['To']}\nSubject: {message['Subject']}\n\n{body}\n{banner}\n"
+            f"To: {message['To']}\nSubject: {subject}\n\n{body}\n{banner}\n"
         )
         sys.stderr.flush()
 
     def close(self) -> None:
         return None
+
+
+def plain_text(message: Message) -> str:
+    """The text/plain part of a message, decoded."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode(part.get_content_charset() or "utf-8") if payload else ""
+    return ""
 
 
 @dataclass
@@ -88,7 +98,7 @@ class SMTPTransport:
             raise ConnectionFailure(f"cannot reach the SMTP server: {name}") from None
         return client
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if self._client is None:
             self._client = self._connect()
         try:

@@ -9,6 +9,7 @@ before; the email to that address says what happened.
 from __future__ import annotations
 
 import enum
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,8 +78,12 @@ CONSENT_LABEL = lazy_gettext(
 )
 
 
+@functools.cache
 def consent_hash(language: str) -> str:
-    """A fingerprint of the consent sentence the signer saw, in their language."""
+    """A fingerprint of the consent sentence the signer saw, in their language.
+
+    Cached: the catalogs are fixed for the life of the process.
+    """
     with force_locale(language):
         return text_hash(CONSENT_TEXT_VERSION, str(CONSENT_LABEL))
 
@@ -106,11 +111,10 @@ def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
         dialect_insert(Signature)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["letter_id", "email_canonical"])
-        .returning(Signature.id)
+        .returning(Signature)
     )
-    new_id = db.session.execute(statement).scalar_one_or_none()
-    if new_id is not None:
-        signature = db.session.get_one(Signature, new_id)
+    signature = db.session.scalars(statement).one_or_none()
+    if signature is not None:
         _queue_confirmation(signature, letter)
         return
     existing = db.session.scalars(
