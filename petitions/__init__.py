@@ -25,6 +25,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.i18n import init_i18n
     from petitions.log_redaction import install_redaction
     from petitions.outbox_delivery import init_outbox
+    from petitions.public.page_cache import PageCache
     from petitions.public.views import bp as public_bp
     from petitions.rate_limits import init_rate_limits
     from petitions.security_headers import init_security_headers
@@ -53,6 +54,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     init_i18n(app)
     init_templating(app)
     app.register_blueprint(public_bp)
+    app.extensions["petitions.page_cache"] = PageCache()
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     init_rate_limits(app)

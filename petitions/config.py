@@ -90,7 +90,8 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         # A pending signature's confirmation email is sent at most 1 + this many times.
         "CONFIRM_RESENDS": 3,
         "OUTBOX_POLL_SECONDS": 5.0,
-        "OUTBOX_GATHER_SECONDS": 0.05,
+        # After a wake-up, wait this long so simultaneous signatures' emails share one round.
+        "OUTBOX_GATHER_SECONDS": 0.25,
         "OUTBOX_RETRY_BASE_SECONDS": 5.0,
         "OUTBOX_RETRY_MAX_SECONDS": 60.0,
         "OUTBOX_MAX_ATTEMPTS": 200,

@@ -115,6 +115,9 @@ class Letter(db.Model):  # type: ignore[name-defined]
     # transaction as each status change; `flask counts check` recounts and repairs them.
     count_individuals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     count_organisations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Goes up whenever what the public pages show of this letter changes (counts, the list of
+    # signatories, texts); rendered pages are cached under it.
+    public_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     texts: Mapped[list[LetterText]] = relationship(
         back_populates="letter", order_by="LetterText.id", cascade="all, delete-orphan"

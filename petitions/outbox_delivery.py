@@ -50,11 +50,15 @@ def _due(now: datetime) -> ColumnElement[bool]:
 @dataclass(frozen=True)
 class Claim:
     token: str
-    ids: list[int]
+    emails: list[OutboxEmail]
+
+    @property
+    def ids(self) -> list[int]:
+        return [email.id for email in self.emails]
 
 
 def claim_due(limit: int) -> Claim:
-    """Claim up to ``limit`` due emails for this round, committing the claim at once."""
+    """Claim up to ``limit`` due emails for this round and read them, in one short transaction."""
     now = utcnow()
     config = current_app.config
     # Long enough for a whole batch against a slow server, so no one else sends them meanwhile.
@@ -69,11 +73,13 @@ def claim_due(limit: int) -> Claim:
         )
         if db.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        ids = []
-        for email_id in db.session.scalars(query).all():
-            result = db.session.execute(
+        candidates = db.session.scalars(query).all()
+        emails: list[OutboxEmail] = []
+        if candidates:
+            # Re-checking "due" makes the claim safe where SKIP LOCKED does not exist.
+            db.session.execute(
                 update(OutboxEmail)
-                .where(OutboxEmail.id == email_id, _due(now))
+                .where(OutboxEmail.id.in_(candidates), _due(now))
                 .values(
                     status=OutboxStatus.SENDING,
                     claimed_until=now + timedelta(seconds=hold),
@@ -82,10 +88,18 @@ def claim_due(limit: int) -> Claim:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:
-                ids.append(email_id)
+            emails = list(
+                db.session.scalars(
+                    select(OutboxEmail)
+                    .where(OutboxEmail.claim_token == token)
+                    .order_by(OutboxEmail.id)
+                    .execution_options(populate_existing=True)
+                )
+            )
+            for email in emails:
+                db.session.expunge(email)  # keep what was read; the commit would expire it
         db.session.commit()
-    return Claim(token, ids)
+    return Claim(token, emails)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -142,14 +156,8 @@ def deliver_due(transport: Transport | None = None, limit: int = 20) -> Delivery
         finally:
             own.close()
     claim = claim_due(limit)
-    if not claim.ids:
-        return DeliveryRound(claimed=0, sent=0)
     sender = current_app.config["MAIL_FROM"]
-    rows = db.session.scalars(
-        select(OutboxEmail).where(OutboxEmail.id.in_(claim.ids)).order_by(OutboxEmail.id)
-    ).all()
-    batch = [(row.id, row.attempts, build_message(row, sender)) for row in rows]
-    db.session.rollback()  # end the read transaction before the slow network part
+    batch = [(row.id, row.attempts, build_message(row, sender)) for row in claim.emails]
     sent: list[int] = []
     try:
         for position, (email_id, attempts, message) in enumerate(batch):

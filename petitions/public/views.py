@@ -13,11 +13,13 @@ from petitions.extensions import csrf, db
 from petitions.i18n import current_language
 from petitions.models import Letter, SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
+from petitions.public.page_cache import PageCache, letter_page_key
 from petitions.services import letters as letter_service
 from petitions.services import signing
 from petitions.services.tokens import Purpose, TokenExpired, TokenInvalid, read_token
 
 bp = Blueprint("public", __name__)
+
 RECENT_SIGNATORIES = 10
 
 
@@ -53,7 +55,12 @@ def _render_letter(letter: Letter, form: SignatureForm, status: int = 200) -> Re
 @bp.get("/letters/<slug>")
 def letter(slug: str) -> ResponseReturnValue:
     found = _letter_or_404(slug)
-    return _render_letter(found, SignatureForm(language=current_language()))
+    language = current_language()
+    cache: PageCache = current_app.extensions["petitions.page_cache"]
+    return cache.page(
+        letter_page_key(found, language),
+        lambda: _render_letter(found, SignatureForm(language=language))[0],
+    )
 
 
 @bp.post("/letters/<slug>/sign")

@@ -21,14 +21,16 @@ def _counter(kind: str):  # type: ignore[no-untyped-def]
 
 
 def set_status(signature: Signature, status: SignatureStatus) -> None:
-    """Change a signature's status and, in the same transaction, its letter's counter."""
-    was_counted = signature.is_counted
+    """Change a signature's status and, in the same statement, its letter's counter."""
+    was_counted, was_listed = signature.is_counted, signature.is_listed
     signature.status = status
     delta = int(signature.is_counted) - int(was_counted)
-    if delta:
+    if delta or signature.is_listed != was_listed:
         column = _counter(signature.kind)
         db.session.execute(
-            update(Letter).where(Letter.id == signature.letter_id).values({column: column + delta})
+            update(Letter)
+            .where(Letter.id == signature.letter_id)
+            .values({column: column + delta, Letter.public_version: Letter.public_version + 1})
         )
 
 
@@ -68,4 +70,5 @@ def recount(repair: bool) -> list[CountDrift]:
             drifts.append(CountDrift(letter.slug, stored, real))
             if repair:
                 letter.count_individuals, letter.count_organisations = real
+                letter.public_version += 1
     return drifts

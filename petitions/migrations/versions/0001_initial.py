@@ -35,6 +35,7 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("count_individuals", sa.Integer(), server_default="0", nullable=False),
         sa.Column("count_organisations", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("public_version", sa.Integer(), server_default="0", nullable=False),
         sa.CheckConstraint(
             "moderation IN ('none', 'post', 'pre')", name=op.f("ck_letters_moderation")
         ),

@@ -1,0 +1,58 @@
+"""Rendered letter pages, kept per process and reused while nothing on them has changed.
+
+Readers far outnumber signers, and a letter page is the same for every reader of a language
+until a count, the list, a text or the status changes; all of that is in the key (the letter's
+``public_version`` goes up with every change a service makes). The only per-visitor part, the
+CSRF token, is put in at the end. A cache miss is just a normal render.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from flask_wtf.csrf import generate_csrf
+
+from petitions.models import Letter
+
+MAX_PAGES = 64
+# Stands for the CSRF token in a cached page; NUL never occurs in a rendered page.
+_CSRF_SLOT = "\x00csrf\x00"
+
+
+class PageCache:
+    def __init__(self, size: int = MAX_PAGES) -> None:
+        self.size = size
+        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def page(self, key: Hashable, render: Callable[[], str]) -> str:
+        """The page for ``key`` with this visitor's CSRF token, rendering it on a miss."""
+        token = generate_csrf()
+        with self._lock:
+            cached = self._pages.get(key)
+            if cached is not None:
+                self._pages.move_to_end(key)
+        if cached is None:
+            html = render()
+            if token not in html:  # no form on the page (a closed letter): nothing to swap
+                return html
+            cached = html.replace(token, _CSRF_SLOT)
+            with self._lock:
+                self._pages[key] = cached
+                while len(self._pages) > self.size:
+                    self._pages.popitem(last=False)
+        return cached.replace(_CSRF_SLOT, token)
+
+
+def letter_page_key(letter: Letter, language: str) -> Hashable:
+    return (
+        letter.id,
+        letter.public_version,
+        letter.count_individuals,
+        letter.count_organisations,
+        letter.effective_status().value,
+        letter.closes_at,
+        language,
+    )
