@@ -87,10 +87,6 @@ def _length(field: str) -> Length:
     )
 
 
-def _strip(value: str | None) -> str:
-    return normalise(value)
-
-
 class SignatureForm(FlaskForm):
     class Meta:
         csrf_field_name = "csrf_token"
@@ -107,12 +103,12 @@ class SignatureForm(FlaskForm):
     )
     organisation = StringField(
         _l("Organisation"),
-        filters=[_strip],
+        filters=[normalise],
         validators=[_length("organisation"), PlainText(no_links=True)],
     )
     name = StringField(
         _l("Your full name"),
-        filters=[_strip],
+        filters=[normalise],
         validators=[
             DataRequired(_l("Please give your name.")),
             _length("name"),
@@ -121,12 +117,12 @@ class SignatureForm(FlaskForm):
     )
     title = StringField(
         _l("Role or occupation"),
-        filters=[_strip],
+        filters=[normalise],
         validators=[_length("title"), PlainText(no_links=True)],
     )
     email = EmailField(
         _l("Email address"),
-        filters=[_strip],
+        filters=[normalise],
         validators=[DataRequired(_l("Please give your email address.")), _length("email")],
     )
     country = SelectField(
@@ -136,14 +132,14 @@ class SignatureForm(FlaskForm):
         validators=[DataRequired(_l("Please choose your country."))],
     )
     city = StringField(
-        _l("City or town"), filters=[_strip], validators=[_length("city"), PlainText()]
+        _l("City or town"), filters=[normalise], validators=[_length("city"), PlainText()]
     )
     website = StringField(
-        _l("Website"), filters=[_strip], validators=[Optional(), _length("website"), PlainText()]
+        _l("Website"), filters=[normalise], validators=[Optional(), _length("website"), PlainText()]
     )
     comment = TextAreaField(
         _l("Comment"),
-        filters=[_strip],
+        filters=[normalise],
         validators=[_length("comment"), PlainText(multiline=True)],
     )
     public = BooleanField(_l("Show my name on the public list of signatories"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale, gettext, lazy_gettext
+from flask_babel import LazyString, force_locale, lazy_gettext
 from sqlalchemy import select
 
 from petitions.database import dialect_insert
@@ -209,38 +209,50 @@ def _send_new_confirmation(signature: Signature, letter: Letter) -> None:
     _queue_confirmation(signature, letter)
 
 
+CONFIRM_SUBJECT = lazy_gettext("Please confirm your signature: %(title)s")
+NOTICE_SUBJECT = lazy_gettext("You have already signed: %(title)s")
+
+
 def _queue_confirmation(signature: Signature, letter: Letter) -> None:
-    language = signature.language
-    title = letter.text_in(language).title
-    with force_locale(language):
-        subject = gettext("Please confirm your signature: %(title)s", title=title)
-    queue_email(
-        recipient=signature.email,
-        purpose="confirm",
-        template="confirm",
-        subject=subject,
-        language=language,
-        signature_id=signature.id,
-        context={
-            "signature": signature,
-            "letter_title": title,
-            "letter_url": external_url("public.letter", slug=letter.slug, lang=language),
-            "confirm_url": confirm_url(signature),
-            "withdraw_url": withdraw_url(signature),
-            "max_days": current_app.config["CONFIRM_MAX_AGE"] // 86400,
-        },
+    _mail_signer(
+        signature,
+        letter,
+        signature.language,
+        "confirm",
+        CONFIRM_SUBJECT,
+        confirm_url=confirm_url(signature),
+        max_days=current_app.config["CONFIRM_MAX_AGE"] // 86400,
     )
 
 
 def _queue_notice(signature: Signature, letter: Letter, language: str) -> None:
+    _mail_signer(
+        signature,
+        letter,
+        language,
+        "already_signed",
+        NOTICE_SUBJECT,
+        awaiting_approval=signature.status == SignatureStatus.AWAITING_APPROVAL,
+    )
+
+
+def _mail_signer(
+    signature: Signature,
+    letter: Letter,
+    language: str,
+    template: str,
+    subject: LazyString,
+    **context: object,
+) -> None:
+    """Queue one email to a signer, in their language, with the withdrawal link in every one."""
     title = letter.text_in(language).title
     with force_locale(language):
-        subject = gettext("You have already signed: %(title)s", title=title)
+        subject_text = str(subject) % {"title": title}
     queue_email(
         recipient=signature.email,
-        purpose="already-signed",
-        template="already_signed",
-        subject=subject,
+        purpose=template.replace("_", "-"),
+        template=template,
+        subject=subject_text,
         language=language,
         signature_id=signature.id,
         context={
@@ -248,7 +260,7 @@ def _queue_notice(signature: Signature, letter: Letter, language: str) -> None:
             "letter_title": title,
             "letter_url": external_url("public.letter", slug=letter.slug, lang=language),
             "withdraw_url": withdraw_url(signature),
-            "awaiting_approval": signature.status == SignatureStatus.AWAITING_APPROVAL,
+            **context,
         },
     )
 
