@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
-from flask import Flask, redirect, render_template_string, url_for
+from flask import Flask, redirect, render_template, url_for
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import FlaskForm
 from sqlalchemy import DateTime, String
@@ -77,16 +77,17 @@ def create_app() -> Flask:
     db.init_app(app)
     with app.app_context():
         db.create_all()
+    page = app.jinja_env.from_string(PAGE)  # compiled once, as a template file would be
 
     @app.get("/letters/<slug>")
     def letter(slug: str):  # type: ignore[no-untyped-def]
-        return render_template_string(PAGE, slug=slug, form=SignatureForm())
+        return render_template(page, slug=slug, form=SignatureForm())
 
     @app.post("/letters/<slug>/sign")
     def sign(slug: str):  # type: ignore[no-untyped-def]
         form = SignatureForm()
         if not form.validate_on_submit():
-            return render_template_string(PAGE, slug=slug, form=form), 400
+            return render_template(page, slug=slug, form=form), 400
         db.session.add(
             Signature(
                 letter_slug=slug,

@@ -94,6 +94,9 @@ class Client:
                 if attempt == 2:
                     raise
                 continue
+            except (OSError, http.client.HTTPException):
+                self.close()  # a half-used connection cannot send the next request
+                raise
             self._remember_cookies(response)
             if response.will_close:
                 self.close()
@@ -135,6 +138,10 @@ class Tickets:
         self.next = 0
         self.lock = threading.Lock()
 
+    def stop(self) -> None:
+        with self.lock:
+            self.count = min(self.count, self.next)
+
     def take(self) -> int | None:
         with self.lock:
             if self.next >= self.count or time.monotonic() >= self.deadline:
@@ -148,7 +155,7 @@ def sign_once(client: Client, slug: str, email: str, results: Results | None) ->
     started = time.perf_counter()
     try:
         status, page = client.request("GET", f"/letters/{slug}")
-    except OSError as error:
+    except (OSError, http.client.HTTPException) as error:
         _error(results, f"GET {type(error).__name__}")
         return
     got = time.perf_counter()
@@ -170,7 +177,7 @@ def sign_once(client: Client, slug: str, email: str, results: Results | None) ->
     }
     try:
         status, _ = client.request("POST", f"/letters/{slug}/sign", form)
-    except OSError as error:
+    except (OSError, http.client.HTTPException) as error:
         _error(results, f"POST {type(error).__name__}")
         return
     posted = time.perf_counter()
@@ -246,8 +253,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     workers = [threading.Thread(target=work, name=f"client-{i}") for i in range(args.clients)]
     for worker in workers:
         worker.start()
-    for worker in workers:
-        worker.join()
+    try:
+        for worker in workers:
+            worker.join()
+    except KeyboardInterrupt:
+        print("interrupted: finishing the requests under way", file=sys.stderr)
+        tickets.stop()
+        for worker in workers:
+            worker.join()
     elapsed = time.monotonic() - started
     return {
         "label": args.label,
@@ -262,7 +275,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "get_ms": summary(results.get_ms),
         "post_ms": summary(results.post_ms),
         "pair_ms": summary(results.pair_ms),
-        "stopped_by": "time" if tickets.next < args.requests else "count",
+        "stopped_by": "count" if tickets.next >= args.requests else "time or interruption",
     }
 
 
