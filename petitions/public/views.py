@@ -66,7 +66,7 @@ def letter(slug: str) -> ResponseReturnValue:
 @bp.post("/letters/<slug>/sign")
 @csrf.exempt  # the form checks its own token, so a stale one shows next to the kept input
 def sign(slug: str) -> ResponseReturnValue:
-    found = _letter_or_404(slug)
+    found = letter_service.letter_for_signing(slug) or abort(404)
     language = current_language()
     form = SignatureForm(language=language)
     if not found.is_open():

@@ -18,6 +18,7 @@ from petitions.models import (
     LISTED_SIGNATURES,
     Letter,
     LetterStatus,
+    LetterText,
     Signature,
     SignatureKind,
     utcnow,
@@ -63,6 +64,30 @@ def published_letter(slug: str) -> Letter | None:
     query = (
         select(Letter)
         .options(joinedload(Letter.texts), joinedload(Letter.addressees))
+        .where(Letter.slug == slug)
+    )
+    letter = db.session.scalars(query).unique().one_or_none()
+    if letter is None or letter.effective_status() is LetterStatus.DRAFT:
+        return None
+    return letter
+
+
+def letter_for_signing(slug: str) -> Letter | None:
+    """The letter with only what signing reads of its texts (their bodies stay in the database).
+
+    The signing path runs this once per signature, so it loads two short rows, not the letter's
+    full texts and addressees.
+    """
+    query = (
+        select(Letter)
+        .options(
+            joinedload(Letter.texts).load_only(
+                LetterText.language,
+                LetterText.title,
+                LetterText.text_hash,
+                LetterText.superseded_at,
+            )
+        )
         .where(Letter.slug == slug)
     )
     letter = db.session.scalars(query).unique().one_or_none()
