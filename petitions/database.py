@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from petitions.extensions import db
 
 _WRITE_INTENT: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+_READ_PHASE: contextvars.ContextVar[bool] = contextvars.ContextVar("read_phase", default=False)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -34,6 +35,20 @@ def write_intent() -> Iterator[None]:
         yield
     finally:
         _WRITE_INTENT.reset(marker)
+
+
+@contextlib.contextmanager
+def read_phase() -> Iterator[None]:
+    """Mark the transactions begun inside this block as readers, even in a POST request.
+
+    For a request that reads a while before it writes: it reads here, ends that transaction,
+    and then writes in a new one that holds SQLite's write lock only for the writing.
+    """
+    marker = _READ_PHASE.set(True)
+    try:
+        yield
+    finally:
+        _READ_PHASE.reset(marker)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -55,6 +70,8 @@ def _configure_sqlite(engine: Engine) -> None:
 def _writes() -> bool:
     if _WRITE_INTENT.get():
         return True
+    if _READ_PHASE.get():
+        return False
     return has_request_context() and request.method not in SAFE_METHODS
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 
 from petitions.client_address import client_ip_hash
+from petitions.database import read_phase
 from petitions.extensions import csrf, db
 from petitions.i18n import current_language
 from petitions.models import Letter, SignatureKind
@@ -66,20 +67,20 @@ def letter(slug: str) -> ResponseReturnValue:
 @bp.post("/letters/<slug>/sign")
 @csrf.exempt  # the form checks its own token, so a stale one shows next to the kept input
 def sign(slug: str) -> ResponseReturnValue:
-    found = letter_service.letter_for_signing(slug) or abort(404)
     language = current_language()
-    form = SignatureForm(language=language)
-    if not found.is_open():
-        return _render_letter(found, form, 403)
-    if not form.validate():
-        return _render_letter(found, form, 400)
-    if not form.is_bot:
-        try:
-            signing.sign_letter(found, form.to_input(language), client_ip_hash())
-        except signing.LetterNotOpen:  # it closed between the check above and now
-            db.session.rollback()
+    with read_phase():  # read and check without holding SQLite's write lock
+        found = letter_service.letter_for_signing(slug) or abort(404)
+        form = SignatureForm(language=language)
+        if not found.is_open():
             return _render_letter(found, form, 403)
-        db.session.commit()
+        if not form.validate():
+            return _render_letter(found, form, 400)
+        if form.is_bot:
+            return redirect(url_for("public.check_email", slug=slug), 303)
+        prepared = signing.prepare_signature(found, form.to_input(language))
+    db.session.rollback()  # end the read; the write below starts at its INSERT
+    signing.record_signature(prepared, client_ip_hash())
+    db.session.commit()
     # `slug`, not `found.slug`: after the commit the letter would be loaded again.
     return redirect(url_for("public.check_email", slug=slug), 303)
 

@@ -88,12 +88,54 @@ def consent_hash(language: str) -> str:
         return text_hash(CONSENT_TEXT_VERSION, str(CONSENT_LABEL))
 
 
-def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
-    """Record a signature (or a repeat of one) and queue the email that tells its owner."""
+@dataclass(frozen=True)
+class LetterRef:
+    """What emails need of a letter, so they can be written after its row was let go."""
+
+    id: int
+    slug: str
+    main_language: str
+    titles: dict[str, str]
+
+    @classmethod
+    def of(cls, letter: Letter) -> LetterRef:
+        titles = {t.language: t.title for t in letter.texts if t.superseded_at is None}
+        return cls(letter.id, letter.slug, letter.main_language, titles)
+
+    def title_in(self, language: str) -> str:
+        return self.titles.get(language) or self.titles[self.main_language]
+
+
+@dataclass(frozen=True)
+class PreparedSignature:
+    """A submission checked against its letter, ready to be written."""
+
+    letter: LetterRef
+    data: SignatureInput
+    text_id: int
+    text_hash: str
+
+
+def prepare_signature(letter: Letter, data: SignatureInput) -> PreparedSignature:
+    """Check that the letter takes signatures and note which text the signer read. Reads only."""
     if not letter.is_open():
         raise LetterNotOpen()
     text = letter.text_in(data.language)
+    return PreparedSignature(LetterRef.of(letter), data, text.id, text.text_hash)
+
+
+def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
+    """Record a signature (or a repeat of one) and queue the email that tells its owner."""
+    record_signature(prepare_signature(letter, data), ip_hash)
+
+
+def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
+    """Write a prepared signature: its first statement is the INSERT, so a transaction begun
+    here holds SQLite's write lock only while it writes."""
+    letter, data = prepared.letter, prepared.data
     now = utcnow()
+    details = _signer_details(data, prepared.text_id, prepared.text_hash)
+    agreement = _agreement(data.language, ip_hash, now)
     values = {
         "letter_id": letter.id,
         "email": data.email,
@@ -104,8 +146,8 @@ def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
         "confirm_emails_sent": 1,
         "created_at": now,
         "updated_at": now,
-        **_signer_details(data, text.id, text.text_hash),
-        **_agreement(data.language, ip_hash, now),
+        **details,
+        **agreement,
     }
     statement = (
         dialect_insert(Signature)
@@ -126,8 +168,7 @@ def sign_letter(letter: Letter, data: SignatureInput, ip_hash: str) -> None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    details = _signer_details(data, text.id, text.text_hash)
-    _sign_again(existing, letter, data.language, details, _agreement(data.language, ip_hash, now))
+    _sign_again(existing, letter, data.language, details, agreement)
 
 
 def _signer_details(data: SignatureInput, text_id: int, text_version: str) -> dict[str, object]:
@@ -160,7 +201,7 @@ def _apply(signature: Signature, *changes: dict[str, object]) -> None:
 
 def _sign_again(
     signature: Signature,
-    letter: Letter,
+    letter: LetterRef,
     language: str,
     details: dict[str, object],
     agreement: dict[str, object],
@@ -201,7 +242,7 @@ def _sign_again(
     # Rejected or spam: nothing to tell, and nothing that shows it.
 
 
-def _send_new_confirmation(signature: Signature, letter: Letter) -> None:
+def _send_new_confirmation(signature: Signature, letter: LetterRef) -> None:
     """Replace the confirmation nonce (older links stop working) and mail the new link."""
     signature.confirm_nonce = secrets.token_hex(8)
     signature.confirm_emails_sent += 1
@@ -213,7 +254,7 @@ CONFIRM_SUBJECT = lazy_gettext("Please confirm your signature: %(title)s")
 NOTICE_SUBJECT = lazy_gettext("You have already signed: %(title)s")
 
 
-def _queue_confirmation(signature: Signature, letter: Letter) -> None:
+def _queue_confirmation(signature: Signature, letter: LetterRef) -> None:
     _mail_signer(
         signature,
         letter,
@@ -225,7 +266,7 @@ def _queue_confirmation(signature: Signature, letter: Letter) -> None:
     )
 
 
-def _queue_notice(signature: Signature, letter: Letter, language: str) -> None:
+def _queue_notice(signature: Signature, letter: LetterRef, language: str) -> None:
     _mail_signer(
         signature,
         letter,
@@ -238,14 +279,14 @@ def _queue_notice(signature: Signature, letter: Letter, language: str) -> None:
 
 def _mail_signer(
     signature: Signature,
-    letter: Letter,
+    letter: LetterRef,
     language: str,
     template: str,
     subject: LazyString,
     **context: object,
 ) -> None:
     """Queue one email to a signer, in their language, with the withdrawal link in every one."""
-    title = letter.text_in(language).title
+    title = letter.title_in(language)
     with force_locale(language):
         subject_text = str(subject) % {"title": title}
     queue_email(
@@ -371,4 +412,4 @@ def resend_confirmation(claim: Claim) -> None:
         return
     if not signature.letter.is_open():
         raise LetterNotOpen()
-    _send_new_confirmation(signature, signature.letter)
+    _send_new_confirmation(signature, LetterRef.of(signature.letter))
