@@ -198,3 +198,19 @@ def test_demo_reopens_demo_letters_whose_deadline_passed(app, runner):
         letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
         assert letter.is_open() and letter.status == LetterStatus.OPEN
         assert letter.closes_at > utcnow() + timedelta(days=30)
+
+
+def test_sqlite_runs_in_wal_with_the_chosen_synchronous_level(make_app):
+    from sqlalchemy import text
+
+    for level, number in (("NORMAL", 1), ("FULL", 2)):
+        app = make_app(SQLITE_SYNCHRONOUS=level)
+        with app.app_context():
+            if db.engine.dialect.name != "sqlite":
+                assert db.session.scalar(text("SHOW synchronous_commit")) == "on"
+                return
+            assert db.session.scalar(text("PRAGMA journal_mode")) == "wal"
+            assert db.session.scalar(text("PRAGMA synchronous")) == number
+            db.session.rollback()
+    with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS"):
+        make_app(SQLITE_SYNCHRONOUS="OFF")
