@@ -109,7 +109,7 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "SESSION_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
         # hide_parameters: SQL errors and echo never carry emails, bodies or tokens.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
     }
     if os.environ.get("SECRET_KEY"):
         settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -124,5 +124,10 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
     uri = settings["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres"):
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(uri, instance_path)
+        # A server connection can drop between requests; a SQLite file cannot.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **settings["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_pre_ping": True,
+        }
     settings.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
     return settings
