@@ -214,3 +214,28 @@ def test_sqlite_runs_in_wal_with_the_chosen_synchronous_level(make_app):
             db.session.rollback()
     with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS"):
         make_app(SQLITE_SYNCHRONOUS="OFF")
+
+
+def test_wsgi_entry_point_builds_the_app(tmp_path):
+    """What gunicorn imports: `wsgi:app`, configured from the environment only."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    env.update(PETITIONS_INSTANCE=str(tmp_path), OUTBOX_WORKER="external")
+    done = subprocess.run(
+        [sys.executable, "-c", "import wsgi; print(wsgi.app.name, wsgi.app.config['MAIL_URL'])"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["petitions", "console:"], done.stderr
+    env.update(PETITIONS_ENV="production")
+    refused = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0 and "SECRET_KEY must be set" in refused.stderr
