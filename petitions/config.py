@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,8 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         if settings["PRODUCTION"]:
             raise RuntimeError("SECRET_KEY must be set in production (PETITIONS_ENV=production)")
         settings["SECRET_KEY"] = instance_secret_key(instance_path)
+    if "@" not in parseaddr(str(settings["MAIL_FROM"]))[1]:
+        raise RuntimeError("MAIL_FROM must be an email address")
     if settings["PRODUCTION"] and str(settings["MAIL_URL"]).startswith("console"):
         # The console transport prints addresses and links: fine on a laptop, not on a server.
         raise RuntimeError("MAIL_URL must name an SMTP server in production")

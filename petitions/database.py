@@ -60,8 +60,10 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        # NORMAL is only safe with WAL (some file systems refuse WAL): else wait for the disk.
+        level = synchronous.upper() if str(mode).lower() == "wal" else "FULL"
+        cursor.execute(f"PRAGMA synchronous={level}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -31,7 +31,6 @@ from petitions.services.letters import close_expired_letters
 from petitions.services.mail_transport import (
     ConnectionFailure,
     PermanentFailure,
-    TemporaryFailure,
     Transport,
     transport_from_url,
 )
@@ -62,7 +61,8 @@ def claim_due(limit: int) -> Claim:
     now = utcnow()
     config = current_app.config
     # Long enough for a whole batch against a slow server, so no one else sends them meanwhile.
-    hold = max(config["OUTBOX_CLAIM_SECONDS"], limit * config["SMTP_TIMEOUT"] * 2)
+    # An SMTP exchange has several steps, each of which may wait out the timeout.
+    hold = max(config["OUTBOX_CLAIM_SECONDS"], limit * config["SMTP_TIMEOUT"] * 6)
     token = secrets.token_hex(8)
     with write_intent():
         query = (
@@ -126,15 +126,17 @@ def _record(claim: Claim, email_ids: list[int], **values: object) -> None:
         db.session.commit()
 
 
-def _retry_later(claim: Claim, email_ids: list[int], attempts: int, error: Exception) -> None:
-    gave_up = attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
-    _record(
-        claim,
-        email_ids,
-        status=OutboxStatus.FAILED if gave_up else OutboxStatus.QUEUED,
-        next_attempt_at=utcnow() + retry_delay(attempts),
-        last_error=str(error)[:500],
-    )
+def _retry_later(claim: Claim, emails: list[tuple[int, int]], error: Exception) -> None:
+    """Put (id, attempts) rows back with backoff, each by its own count of attempts."""
+    limit = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    for email_id, attempts in emails:
+        _record(
+            claim,
+            [email_id],
+            status=OutboxStatus.FAILED if attempts >= limit else OutboxStatus.QUEUED,
+            next_attempt_at=utcnow() + retry_delay(attempts),
+            last_error=str(error)[:500],
+        )
 
 
 @dataclass(frozen=True)
@@ -157,24 +159,24 @@ def deliver_due(transport: Transport | None = None, limit: int = 20) -> Delivery
             own.close()
     claim = claim_due(limit)
     sender = current_app.config["MAIL_FROM"]
-    batch = [(row.id, row.attempts, build_message(row, sender)) for row in claim.emails]
+    waiting = [(row.id, row.attempts) for row in claim.emails]
     sent: list[int] = []
     try:
-        for position, (email_id, attempts, message) in enumerate(batch):
+        for position, row in enumerate(claim.emails):
             try:
-                transport.send(message)
+                transport.send(build_message(row, sender))
             except ConnectionFailure as error:
                 log.warning("SMTP server unavailable (%s); retrying the batch later", error)
-                _retry_later(claim, [i for i, _, _ in batch[position:]], attempts, error)
+                _retry_later(claim, waiting[position:], error)
                 break
             except PermanentFailure as error:
-                log.warning("email %s failed permanently: %s", email_id, error)
-                _record(claim, [email_id], status=OutboxStatus.FAILED, last_error=str(error)[:500])
-            except TemporaryFailure as error:
-                log.info("email %s not sent yet (attempt %s): %s", email_id, attempts, error)
-                _retry_later(claim, [email_id], attempts, error)
+                log.warning("email %s failed permanently: %s", row.id, error)
+                _record(claim, [row.id], status=OutboxStatus.FAILED, last_error=str(error)[:500])
+            except Exception as error:  # temporary, or a fault of ours: this email only
+                log.info("email %s not sent yet (attempt %s): %s", row.id, row.attempts, error)
+                _retry_later(claim, [waiting[position]], error)
             else:
-                sent.append(email_id)
+                sent.append(row.id)
     finally:
         _record(claim, sent, status=OutboxStatus.SENT, sent_at=utcnow())
     return DeliveryRound(claimed=len(claim.ids), sent=len(sent))

@@ -121,3 +121,69 @@ def test_a_round_that_lost_its_claim_cannot_overwrite_the_outcome(make_app, smtp
     row = next(r for r in outbox_rows(app) if r.id == slow_round.ids[0])
     assert (row.status, row.last_error) == ("sent", "")
     assert len(smtp.messages) == 3
+
+
+def _controller(sink, smtputf8):
+    from aiosmtpd.controller import Controller
+
+    return Controller(sink, hostname="127.0.0.1", port=sink.port, enable_SMTPUTF8=smtputf8)
+
+
+def test_internationalised_addresses(make_app):
+    """ë in the domain goes out as IDNA; ë in the local part needs SMTPUTF8, and without it
+    only that email fails: the others in its round are sent."""
+    from conftest import SMTPSink, free_port
+
+    sink = SMTPSink(free_port())
+    controller = _controller(sink, smtputf8=False)
+    controller.start()
+    try:
+        app = make_app(MAIL_URL=sink.url)
+        client = app.test_client()
+        for email in ("ana@shqipëri.example", "arbër@example.org", "plain@example.org"):
+            assert sign(client, G20, email=email).status_code == 303
+        with app.app_context():
+            assert deliver_all_due() == 2
+        received = sorted(str(m["To"]) for m in sink.messages)
+        assert received == ["ana@xn--shqipri-vya.example", "plain@example.org"]
+        rows = {row.recipient: row for row in outbox_rows(app)}
+        assert rows["arbër@example.org"].status == "failed"
+        assert "cannot deliver" in rows["arbër@example.org"].last_error
+    finally:
+        controller.stop()
+
+    sink = SMTPSink(free_port())
+    controller = _controller(sink, smtputf8=True)
+    controller.start()
+    try:
+        app = make_app(MAIL_URL=sink.url)
+        with app.app_context():
+            db.session.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.recipient == "arbër@example.org")
+                .values(status="queued", next_attempt_at=utcnow())
+            )
+            db.session.commit()
+            assert deliver_all_due() == 1
+        assert [str(m["To"]) for m in sink.messages] == ["arbër@example.org"]
+    finally:
+        controller.stop()
+
+
+def test_an_outage_fails_only_the_emails_that_used_up_their_attempts(make_app):
+    server = SilentServer(b"421 4.3.2 shutting down\r\n")
+    try:
+        app = make_app(MAIL_URL=f"smtp://127.0.0.1:{server.port}", OUTBOX_MAX_ATTEMPTS=3)
+        queue_three(app)
+        with app.app_context():
+            oldest = min(row.id for row in outbox_rows(app))
+            db.session.execute(
+                update(OutboxEmail).where(OutboxEmail.id == oldest).values(attempts=2)
+            )
+            db.session.commit()
+            assert deliver_all_due() == 0
+        by_id = {row.id: (row.status, row.attempts) for row in outbox_rows(app)}
+        assert by_id.pop(oldest) == ("failed", 3)  # its third attempt, the last allowed
+        assert set(by_id.values()) == {("queued", 1)}  # the others wait for the server
+    finally:
+        server.close()

@@ -75,3 +75,19 @@ def test_a_closed_letter_is_never_served_from_the_open_page(app):
     page = client.get(f"/letters/{G20}").get_data(as_text=True)
     assert 'action="/letters/g20-protect-education/sign"' not in page
     assert "no longer takes signatures" in page
+
+
+def test_an_edited_goal_or_addressee_shows_at_once(app):
+    from petitions.models import Addressee
+
+    client = app.test_client()
+    assert "of the goal of 1000" in client.get(f"/letters/{G20}").get_data(as_text=True)
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        letter.goal = 2500
+        db.session.scalar(
+            select(Addressee).where(Addressee.letter_id == letter.id)
+        ).name = "Ministers of Finance, G20"
+        db.session.commit()
+    page = client.get(f"/letters/{G20}").get_data(as_text=True)
+    assert "of the goal of 2500" in page and "Ministers of Finance, G20" in page

@@ -665,3 +665,20 @@ def test_signature_for_refuses_a_genuine_token_with_an_old_nonce(app):
             signature_for(Claim(row.id, "0000000000000000"), Purpose.CONFIRM)
         with pytest.raises(LinkReplaced):
             signature_for(Claim(row.id, row.confirm_nonce), Purpose.WITHDRAW)
+
+
+def test_a_letter_that_closes_between_reading_and_writing_takes_no_signature(app):
+    """Signing reads the letter, lets the read go, then writes: the write checks again."""
+    from petitions.services.signing import prepare_signature, record_signature
+
+    with app.test_request_context("/", method="POST"):
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        prepared = prepare_signature(letter, signature_input())
+        db.session.rollback()
+        with db.engine.begin() as other:  # staff, or the deadline job, close it meanwhile
+            other.execute(update(Letter).where(Letter.slug == G20).values(status="closed"))
+        with pytest.raises(LetterNotOpen):
+            record_signature(prepared, "ip-hash")
+        db.session.rollback()
+    assert count_rows(app, Signature) == 0
+    assert count_rows(app, OutboxEmail) == 0

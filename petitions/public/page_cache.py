@@ -47,6 +47,7 @@ class PageCache:
 
 
 def letter_page_key(letter: Letter, language: str) -> Hashable:
+    """Everything the page shows that can change, short of the whole text (its hash stands in)."""
     return (
         letter.id,
         letter.public_version,
@@ -54,5 +55,8 @@ def letter_page_key(letter: Letter, language: str) -> Hashable:
         letter.count_organisations,
         letter.effective_status().value,
         letter.closes_at,
+        letter.goal,
+        tuple((t.id, t.text_hash, t.summary, t.publisher) for t in letter.texts),
+        tuple((a.id, a.name, a.title, repr(a.translations)) for a in letter.addressees),
         language,
     )

@@ -77,9 +77,16 @@ def sign(slug: str) -> ResponseReturnValue:
             return _render_letter(found, form, 400)
         if form.is_bot:
             return redirect(url_for("public.check_email", slug=slug), 303)
-        prepared = signing.prepare_signature(found, form.to_input(language))
+        try:
+            prepared = signing.prepare_signature(found, form.to_input(language))
+        except signing.LetterNotOpen:  # the deadline passed a moment ago
+            return _render_letter(found, form, 403)
     db.session.rollback()  # end the read; the write below starts at its INSERT
-    signing.record_signature(prepared, client_ip_hash())
+    try:
+        signing.record_signature(prepared, client_ip_hash())
+    except signing.LetterNotOpen:  # closed between the read and the write
+        db.session.rollback()
+        return _render_letter(letter_service.published_letter(slug) or abort(404), form, 403)
     db.session.commit()
     # `slug`, not `found.slug`: after the commit the letter would be loaded again.
     return redirect(url_for("public.check_email", slug=slug), 303)

@@ -11,8 +11,10 @@ import smtplib
 import ssl
 import sys
 from dataclasses import dataclass
+from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
+from email.utils import parseaddr
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -101,8 +103,21 @@ class SMTPTransport:
     def send(self, message: Message) -> None:
         if self._client is None:
             self._client = self._connect()
+        client = self._client
+        sender = parseaddr(str(message["From"]))[1]
+        recipient = parseaddr(str(message["To"]))[1]
         try:
-            refused = self._client.send_message(message)
+            if (sender + recipient).isascii():
+                data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+                refused = client.sendmail(sender, [recipient], data)
+            else:
+                # An address whose local part is not ASCII: only SMTPUTF8 can carry it.
+                client.ehlo_or_helo_if_needed()
+                if not client.has_extn("smtputf8"):
+                    raise PermanentFailure("the SMTP server cannot deliver to this address")
+                data = message.as_bytes(policy=policy.SMTPUTF8)
+                options = ["SMTPUTF8", "BODY=8BITMIME"]
+                refused = client.sendmail(sender, [recipient], data, mail_options=options)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             self.close()

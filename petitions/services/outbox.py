@@ -12,6 +12,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
+from email_validator import EmailNotValidError, validate_email
 from flask import render_template
 from flask_babel import force_locale
 
@@ -60,14 +61,23 @@ def build_message(email: OutboxEmail, sender: str) -> Message:
     """
     message = MIMEMultipart("alternative")
     message["From"] = _address_header(sender)
-    message["To"] = _address_header(email.recipient)
-    message["Subject"] = Header(email.subject, "utf-8", header_name="Subject")
+    message["To"] = ascii_address(email.recipient)
+    message["Subject"] = Header(email.subject, "utf-8", header_name="Subject").encode()
     message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
     message.attach(MIMEText(email.text_body, "plain", "utf-8"))
     message.attach(MIMEText(email.html_body, "html", "utf-8"))
     return message
+
+
+def ascii_address(address: str) -> str:
+    """The address with its domain in ASCII (IDNA), so only a non-ASCII local part needs a
+    server that speaks SMTPUTF8."""
+    try:
+        return validate_email(address, check_deliverability=False).ascii_email or address
+    except EmailNotValidError:
+        return address
 
 
 def _address_header(value: str) -> str:

@@ -133,6 +133,8 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
     """Write a prepared signature: its first statement is the INSERT, so a transaction begun
     here holds SQLite's write lock only while it writes."""
     letter, data = prepared.letter, prepared.data
+    if not _still_open(letter.id):
+        raise LetterNotOpen()
     now = utcnow()
     details = _signer_details(data, prepared.text_id, prepared.text_hash)
     agreement = _agreement(data.language, ip_hash, now)
@@ -169,6 +171,14 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
         .execution_options(populate_existing=True)
     ).one()
     _sign_again(existing, letter, data.language, details, agreement)
+
+
+def _still_open(letter_id: int) -> bool:
+    """Re-read the letter inside the write transaction: it may have closed since it was read."""
+    letter = db.session.scalars(
+        select(Letter).where(Letter.id == letter_id).execution_options(populate_existing=True)
+    ).one_or_none()
+    return letter is not None and letter.is_open()
 
 
 def _signer_details(data: SignatureInput, text_id: int, text_version: str) -> dict[str, object]:
