@@ -667,18 +667,25 @@ def test_signature_for_refuses_a_genuine_token_with_an_old_nonce(app):
             signature_for(Claim(row.id, row.confirm_nonce), Purpose.WITHDRAW)
 
 
-def test_a_letter_that_closes_between_reading_and_writing_takes_no_signature(app):
-    """Signing reads the letter, lets the read go, then writes: the write checks again."""
+def test_a_deadline_that_passes_between_reading_and_writing_takes_no_signature(app):
+    """Signing reads the letter, lets the read go, then writes: the write checks the deadline."""
+    import dataclasses
+
     from petitions.services.signing import prepare_signature, record_signature
 
     with app.test_request_context("/", method="POST"):
         letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
         prepared = prepare_signature(letter, signature_input())
         db.session.rollback()
-        with db.engine.begin() as other:  # staff, or the deadline job, close it meanwhile
-            other.execute(update(Letter).where(Letter.slug == G20).values(status="closed"))
+        # The same submission, as if the deadline had passed while it was being checked.
+        late = dataclasses.replace(
+            prepared,
+            letter=dataclasses.replace(prepared.letter, closes_at=utcnow() - timedelta(seconds=1)),
+        )
         with pytest.raises(LetterNotOpen):
-            record_signature(prepared, "ip-hash")
+            record_signature(late, "ip-hash")
         db.session.rollback()
-    assert count_rows(app, Signature) == 0
-    assert count_rows(app, OutboxEmail) == 0
+        record_signature(prepared, "ip-hash")  # in time: recorded
+        db.session.commit()
+    assert count_rows(app, Signature) == 1
+    assert count_rows(app, OutboxEmail) == 1

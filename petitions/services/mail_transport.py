@@ -12,7 +12,7 @@ import ssl
 import sys
 from dataclasses import dataclass
 from email import policy
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.utils import parseaddr
 from typing import Protocol
@@ -40,7 +40,7 @@ class Transport(Protocol):
 class ConsoleTransport:
     def send(self, message: Message) -> None:
         body = plain_text(message)
-        subject = str(make_header(decode_header(message["Subject"] or "")))
+        subject = _subject(message)
         banner = "=" * 72
         sys.stderr.write(
             f"\n{banner}\nEMAIL (MAIL_URL=console:, not sent)\n"
@@ -50,6 +50,13 @@ class ConsoleTransport:
 
     def close(self) -> None:
         return None
+
+
+def _subject(message: Message) -> str:
+    value = message["Subject"]
+    if isinstance(value, Header):
+        return str(value)
+    return str(make_header(decode_header(value or "")))
 
 
 def plain_text(message: Message) -> str:
@@ -115,6 +122,8 @@ class SMTPTransport:
                 client.ehlo_or_helo_if_needed()
                 if not client.has_extn("smtputf8"):
                     raise PermanentFailure("the SMTP server cannot deliver to this address")
+                # That policy writes headers as UTF-8 from plain strings, not Header objects.
+                message.replace_header("Subject", _subject(message))
                 data = message.as_bytes(policy=policy.SMTPUTF8)
                 options = ["SMTPUTF8", "BODY=8BITMIME"]
                 refused = client.sendmail(sender, [recipient], data, mail_options=options)

@@ -62,7 +62,7 @@ def build_message(email: OutboxEmail, sender: str) -> Message:
     message = MIMEMultipart("alternative")
     message["From"] = _address_header(sender)
     message["To"] = ascii_address(email.recipient)
-    message["Subject"] = Header(email.subject, "utf-8", header_name="Subject").encode()
+    message["Subject"] = Header(email.subject, "utf-8", header_name="Subject")
     message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     message["Date"] = formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
@@ -74,6 +74,8 @@ def build_message(email: OutboxEmail, sender: str) -> Message:
 def ascii_address(address: str) -> str:
     """The address with its domain in ASCII (IDNA), so only a non-ASCII local part needs a
     server that speaks SMTPUTF8."""
+    if address.isascii():
+        return address
     try:
         return validate_email(address, check_deliverability=False).ascii_email or address
     except EmailNotValidError:

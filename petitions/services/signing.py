@@ -96,11 +96,13 @@ class LetterRef:
     slug: str
     main_language: str
     titles: dict[str, str]
+    closes_at: datetime | None = None  # when it closes by itself, if it does
 
     @classmethod
     def of(cls, letter: Letter) -> LetterRef:
         titles = {t.language: t.title for t in letter.texts if t.superseded_at is None}
-        return cls(letter.id, letter.slug, letter.main_language, titles)
+        closes_at = letter.closes_at if letter.auto_close else None
+        return cls(letter.id, letter.slug, letter.main_language, titles, closes_at)
 
     def title_in(self, language: str) -> str:
         return self.titles.get(language) or self.titles[self.main_language]
@@ -133,9 +135,11 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
     """Write a prepared signature: its first statement is the INSERT, so a transaction begun
     here holds SQLite's write lock only while it writes."""
     letter, data = prepared.letter, prepared.data
-    if not _still_open(letter.id):
-        raise LetterNotOpen()
     now = utcnow()
+    if letter.closes_at is not None and now >= letter.closes_at:
+        # The deadline passed since the letter was read. (A letter closed by hand in that
+        # instant still gets this pending signature, but confirming it is refused.)
+        raise LetterNotOpen()
     details = _signer_details(data, prepared.text_id, prepared.text_hash)
     agreement = _agreement(data.language, ip_hash, now)
     values = {
@@ -171,14 +175,6 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
         .execution_options(populate_existing=True)
     ).one()
     _sign_again(existing, letter, data.language, details, agreement)
-
-
-def _still_open(letter_id: int) -> bool:
-    """Re-read the letter inside the write transaction: it may have closed since it was read."""
-    letter = db.session.scalars(
-        select(Letter).where(Letter.id == letter_id).execution_options(populate_existing=True)
-    ).one_or_none()
-    return letter is not None and letter.is_open()
 
 
 def _signer_details(data: SignatureInput, text_id: int, text_version: str) -> dict[str, object]:
