@@ -154,7 +154,7 @@ def test_a_pressed_button_never_acts_on_a_stale_read(app):
     """
     from sqlalchemy import text, update
 
-    from petitions.services.signing import confirm_signature, signature_for
+    from petitions.services.signature_links import confirm_signature, signature_for
     from petitions.services.tokens import Purpose, read_token
 
     client = app.test_client()

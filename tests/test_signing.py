@@ -29,17 +29,19 @@ from petitions.models import (
 )
 from petitions.outbox_delivery import close_expired
 from petitions.services.counters import recount, set_status
+from petitions.services.signature_links import (
+    Outcome,
+    confirm_signature,
+    signature_for,
+    withdraw_signature,
+)
 from petitions.services.signing import (
     RESEND_QUIET_PERIOD,
     LetterNotOpen,
     LinkReplaced,
-    Outcome,
     SignatureInput,
-    confirm_signature,
     consent_hash,
     sign_letter,
-    signature_for,
-    withdraw_signature,
 )
 from petitions.services.tokens import (
     Claim,

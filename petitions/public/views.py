@@ -16,7 +16,7 @@ from petitions.models import Letter, SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
 from petitions.services import letters as letter_service
-from petitions.services import signing
+from petitions.services import signature_links, signing
 from petitions.services.tokens import Purpose, TokenExpired, TokenInvalid, read_token
 
 bp = Blueprint("public", __name__)
@@ -138,7 +138,7 @@ def _link_view(purpose: Purpose, token: str) -> ResponseReturnValue:
             return render_template(
                 "public/link_done.html", outcome=result.outcome, letter=result.letter
             )
-        signature = signing.signature_for(claim, purpose)
+        signature = signature_links.signature_for(claim, purpose)
     except (TokenInvalid, TokenExpired, signing.SigningError) as error:
         db.session.rollback()
         return _link_problem(error, purpose, token)
@@ -149,8 +149,8 @@ def _link_view(purpose: Purpose, token: str) -> ResponseReturnValue:
 
 
 LINK_ACTIONS = {
-    Purpose.CONFIRM: signing.confirm_signature,
-    Purpose.WITHDRAW: signing.withdraw_signature,
+    Purpose.CONFIRM: signature_links.confirm_signature,
+    Purpose.WITHDRAW: signature_links.withdraw_signature,
 }
 
 
@@ -174,7 +174,7 @@ def renew(token: str) -> ResponseReturnValue:
         read_token(Purpose.CONFIRM, token)
     except TokenExpired as expired:
         try:
-            signing.resend_confirmation(expired.claim)
+            signature_links.resend_confirmation(expired.claim)
         except signing.LetterNotOpen as error:
             db.session.rollback()
             return _link_problem(error, Purpose.CONFIRM, token)

@@ -1,4 +1,4 @@
-"""The rules of signing: sign, confirm by email, withdraw.
+"""The rules of signing: a submission becomes a pending signature, or repeats one.
 
 Views call these functions and commit once; the functions only flush. The database's unique
 constraint on (letter, canonical email) decides who signed first, so any number of simultaneous
@@ -8,32 +8,27 @@ before; the email to that address says what happened.
 
 from __future__ import annotations
 
-import enum
 import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import LazyString, force_locale, lazy_gettext
+from flask_babel import force_locale, lazy_gettext
 from sqlalchemy import select
 
 from petitions.database import dialect_insert
 from petitions.extensions import db
-from petitions.links import external_url
 from petitions.models import (
     Letter,
-    Moderation,
     Signature,
     SignatureKind,
     SignatureStatus,
     utcnow,
 )
-from petitions.services.counters import set_status
 from petitions.services.letters import text_hash
-from petitions.services.outbox import queue_email
+from petitions.services.signer_mail import LetterRef, queue_confirmation, queue_notice
 from petitions.services.text_input import canonical_email
-from petitions.services.tokens import Claim, Purpose, make_token
 
 # A repeat submission within this time sends no new email: a double click or a second tab
 # should not invalidate the link that is already on its way.
@@ -86,26 +81,6 @@ def consent_hash(language: str) -> str:
     """
     with force_locale(language):
         return text_hash(CONSENT_TEXT_VERSION, str(CONSENT_LABEL))
-
-
-@dataclass(frozen=True)
-class LetterRef:
-    """What emails need of a letter, so they can be written after its row was let go."""
-
-    id: int
-    slug: str
-    main_language: str
-    titles: dict[str, str]
-    closes_at: datetime | None = None  # when it closes by itself, if it does
-
-    @classmethod
-    def of(cls, letter: Letter) -> LetterRef:
-        titles = {t.language: t.title for t in letter.texts if t.superseded_at is None}
-        closes_at = letter.closes_at if letter.auto_close else None
-        return cls(letter.id, letter.slug, letter.main_language, titles, closes_at)
-
-    def title_in(self, language: str) -> str:
-        return self.titles.get(language) or self.titles[self.main_language]
 
 
 @dataclass(frozen=True)
@@ -163,7 +138,7 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
     )
     signature = db.session.scalars(statement).one_or_none()
     if signature is not None:
-        _queue_confirmation(signature, letter)
+        queue_confirmation(signature, letter)
         return
     existing = db.session.scalars(
         select(Signature)
@@ -224,9 +199,9 @@ def _sign_again(
             # effect only with a new link, mailed to the owner with those details; the old
             # link stops working and can never confirm details its email did not show.
             _apply(signature, details, agreement)
-            _send_new_confirmation(signature, letter)
+            send_new_confirmation(signature, letter)
         elif not changed and not quiet and may_send:
-            _send_new_confirmation(signature, letter)  # a reminder, with a fresh link
+            send_new_confirmation(signature, letter)  # a reminder, with a fresh link
         # Identical and within the quiet period: a double click or a second tab; nothing to do.
         signature.updated_at = now
     elif status is SignatureStatus.WITHDRAWN:
@@ -238,184 +213,19 @@ def _sign_again(
         signature.created_at = now
         signature.confirmed_at = None
         signature.withdrawn_at = None
-        _send_new_confirmation(signature, letter)
+        send_new_confirmation(signature, letter)
     elif (
         status in (SignatureStatus.CONFIRMED, SignatureStatus.AWAITING_APPROVAL)
         and signature.notices_sent < current_app.config["CONFIRM_RESENDS"]
     ):
         signature.notices_sent += 1
-        _queue_notice(signature, letter, language)
+        queue_notice(signature, letter, language)
     # Rejected or spam: nothing to tell, and nothing that shows it.
 
 
-def _send_new_confirmation(signature: Signature, letter: LetterRef) -> None:
+def send_new_confirmation(signature: Signature, letter: LetterRef) -> None:
     """Replace the confirmation nonce (older links stop working) and mail the new link."""
     signature.confirm_nonce = secrets.token_hex(8)
     signature.confirm_emails_sent += 1
     signature.updated_at = utcnow()
-    _queue_confirmation(signature, letter)
-
-
-CONFIRM_SUBJECT = lazy_gettext("Please confirm your signature: %(title)s")
-NOTICE_SUBJECT = lazy_gettext("You have already signed: %(title)s")
-
-
-def _queue_confirmation(signature: Signature, letter: LetterRef) -> None:
-    _mail_signer(
-        signature,
-        letter,
-        signature.language,
-        "confirm",
-        CONFIRM_SUBJECT,
-        confirm_url=confirm_url(signature),
-        max_days=current_app.config["CONFIRM_MAX_AGE"] // 86400,
-    )
-
-
-def _queue_notice(signature: Signature, letter: LetterRef, language: str) -> None:
-    _mail_signer(
-        signature,
-        letter,
-        language,
-        "already_signed",
-        NOTICE_SUBJECT,
-        awaiting_approval=signature.status == SignatureStatus.AWAITING_APPROVAL,
-    )
-
-
-def _mail_signer(
-    signature: Signature,
-    letter: LetterRef,
-    language: str,
-    template: str,
-    subject: LazyString,
-    **context: object,
-) -> None:
-    """Queue one email to a signer, in their language, with the withdrawal link in every one."""
-    title = letter.title_in(language)
-    with force_locale(language):
-        subject_text = str(subject) % {"title": title}
-    queue_email(
-        recipient=signature.email,
-        purpose=template.replace("_", "-"),
-        template=template,
-        subject=subject_text,
-        language=language,
-        signature_id=signature.id,
-        context={
-            "signature": signature,
-            "letter_title": title,
-            "letter_url": external_url("public.letter", slug=letter.slug, lang=language),
-            "withdraw_url": withdraw_url(signature),
-            **context,
-        },
-    )
-
-
-def confirm_url(signature: Signature) -> str:
-    token = make_token(Purpose.CONFIRM, signature.id, signature.confirm_nonce)
-    return external_url("public.confirm", token=token)
-
-
-def withdraw_url(signature: Signature) -> str:
-    token = make_token(Purpose.WITHDRAW, signature.id, signature.withdraw_nonce)
-    return external_url("public.withdraw", token=token)
-
-
-class Outcome(enum.StrEnum):
-    CONFIRMED = "confirmed"
-    AWAITING_APPROVAL = "awaiting_approval"
-    ALREADY_CONFIRMED = "already_confirmed"
-    WITHDRAWN = "withdrawn"
-    ALREADY_WITHDRAWN = "already_withdrawn"
-    NOT_COUNTED = "not_counted"  # rejected or marked spam by staff
-
-
-@dataclass(frozen=True)
-class LinkResult:
-    outcome: Outcome
-    letter: Letter
-
-
-def signature_for(claim: Claim, purpose: Purpose, lock: bool = False) -> Signature:
-    """The signature a verified link names; refuses a link whose nonce was replaced.
-
-    With ``lock``, the row is read afresh under ``FOR UPDATE``: two presses of one button wait
-    for each other and the second sees what the first did, so nothing is counted twice.
-    """
-    query = select(Signature).where(Signature.id == claim.signature_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    signature = db.session.scalar(query)
-    if signature is None:
-        raise LinkUnknown()
-    nonce = signature.confirm_nonce if purpose is Purpose.CONFIRM else signature.withdraw_nonce
-    if not secrets.compare_digest(nonce, claim.nonce):
-        if purpose is Purpose.CONFIRM and signature.status != SignatureStatus.PENDING:
-            return signature  # an older link of a settled signature: harmless to show its state
-        raise LinkReplaced()
-    return signature
-
-
-def confirm_signature(claim: Claim) -> LinkResult:
-    """Confirm the email behind a signature. Confirming twice is harmless."""
-    signature = signature_for(claim, Purpose.CONFIRM, lock=True)
-    return LinkResult(_confirm(signature), signature.letter)
-
-
-def _confirm(signature: Signature) -> Outcome:
-    status = SignatureStatus(signature.status)
-    if status is SignatureStatus.CONFIRMED:
-        return Outcome.ALREADY_CONFIRMED
-    if status is SignatureStatus.AWAITING_APPROVAL:
-        return Outcome.AWAITING_APPROVAL
-    if status is SignatureStatus.WITHDRAWN:
-        return Outcome.ALREADY_WITHDRAWN
-    if status is not SignatureStatus.PENDING:
-        return Outcome.NOT_COUNTED
-    letter = signature.letter
-    if not letter.is_open():
-        raise LetterNotOpen()
-    needs_approval = letter.moderation == Moderation.PRE or (
-        letter.organisations_need_approval and signature.kind == SignatureKind.ORGANISATION
-    )
-    signature.confirmed_at = utcnow()
-    if needs_approval:
-        set_status(signature, SignatureStatus.AWAITING_APPROVAL)
-        return Outcome.AWAITING_APPROVAL
-    set_status(signature, SignatureStatus.CONFIRMED)
-    return Outcome.CONFIRMED
-
-
-def withdraw_signature(claim: Claim) -> LinkResult:
-    """Withdraw a signature; it stops counting at once. Withdrawing twice is harmless."""
-    signature = signature_for(claim, Purpose.WITHDRAW, lock=True)
-    return LinkResult(_withdraw(signature), signature.letter)
-
-
-def _withdraw(signature: Signature) -> Outcome:
-    status = SignatureStatus(signature.status)
-    if status is SignatureStatus.WITHDRAWN:
-        return Outcome.ALREADY_WITHDRAWN
-    if status in (SignatureStatus.REJECTED, SignatureStatus.SPAM):
-        return Outcome.NOT_COUNTED
-    signature.withdrawn_at = utcnow()
-    set_status(signature, SignatureStatus.WITHDRAWN)
-    return Outcome.WITHDRAWN
-
-
-def resend_confirmation(claim: Claim) -> None:
-    """An expired confirmation link asks for a new one: send it if the signature still waits."""
-    signature = db.session.scalar(
-        select(Signature)
-        .where(Signature.id == claim.signature_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if signature is None or signature.status != SignatureStatus.PENDING:
-        return
-    if signature.confirm_emails_sent > current_app.config["CONFIRM_RESENDS"]:
-        return
-    if not signature.letter.is_open():
-        raise LetterNotOpen()
-    _send_new_confirmation(signature, LetterRef.of(signature.letter))
+    queue_confirmation(signature, letter)

@@ -1,0 +1,125 @@
+"""What the emailed links do: confirm a signature, withdraw it, or ask for a fresh link.
+
+Opening a link (GET) only reads; these run when its one button is pressed (POST). Each reads the
+signature afresh under a row lock, so pressing twice, or in two tabs, acts once.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from petitions.extensions import db
+from petitions.models import Letter, Moderation, Signature, SignatureKind, SignatureStatus, utcnow
+from petitions.services.counters import set_status
+from petitions.services.signer_mail import LetterRef
+from petitions.services.signing import (
+    LetterNotOpen,
+    LinkReplaced,
+    LinkUnknown,
+    send_new_confirmation,
+)
+from petitions.services.tokens import Claim, Purpose
+
+
+class Outcome(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    AWAITING_APPROVAL = "awaiting_approval"
+    ALREADY_CONFIRMED = "already_confirmed"
+    WITHDRAWN = "withdrawn"
+    ALREADY_WITHDRAWN = "already_withdrawn"
+    NOT_COUNTED = "not_counted"  # rejected or marked spam by staff
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    outcome: Outcome
+    letter: Letter
+
+
+def signature_for(claim: Claim, purpose: Purpose, lock: bool = False) -> Signature:
+    """The signature a verified link names; refuses a link whose nonce was replaced.
+
+    With ``lock``, the row is read afresh under ``FOR UPDATE``: two presses of one button wait
+    for each other and the second sees what the first did, so nothing is counted twice.
+    """
+    query = select(Signature).where(Signature.id == claim.signature_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    signature = db.session.scalar(query)
+    if signature is None:
+        raise LinkUnknown()
+    nonce = signature.confirm_nonce if purpose is Purpose.CONFIRM else signature.withdraw_nonce
+    if not secrets.compare_digest(nonce, claim.nonce):
+        if purpose is Purpose.CONFIRM and signature.status != SignatureStatus.PENDING:
+            return signature  # an older link of a settled signature: harmless to show its state
+        raise LinkReplaced()
+    return signature
+
+
+def confirm_signature(claim: Claim) -> LinkResult:
+    """Confirm the email behind a signature. Confirming twice is harmless."""
+    signature = signature_for(claim, Purpose.CONFIRM, lock=True)
+    return LinkResult(_confirm(signature), signature.letter)
+
+
+def _confirm(signature: Signature) -> Outcome:
+    status = SignatureStatus(signature.status)
+    if status is SignatureStatus.CONFIRMED:
+        return Outcome.ALREADY_CONFIRMED
+    if status is SignatureStatus.AWAITING_APPROVAL:
+        return Outcome.AWAITING_APPROVAL
+    if status is SignatureStatus.WITHDRAWN:
+        return Outcome.ALREADY_WITHDRAWN
+    if status is not SignatureStatus.PENDING:
+        return Outcome.NOT_COUNTED
+    letter = signature.letter
+    if not letter.is_open():
+        raise LetterNotOpen()
+    needs_approval = letter.moderation == Moderation.PRE or (
+        letter.organisations_need_approval and signature.kind == SignatureKind.ORGANISATION
+    )
+    signature.confirmed_at = utcnow()
+    if needs_approval:
+        set_status(signature, SignatureStatus.AWAITING_APPROVAL)
+        return Outcome.AWAITING_APPROVAL
+    set_status(signature, SignatureStatus.CONFIRMED)
+    return Outcome.CONFIRMED
+
+
+def withdraw_signature(claim: Claim) -> LinkResult:
+    """Withdraw a signature; it stops counting at once. Withdrawing twice is harmless."""
+    signature = signature_for(claim, Purpose.WITHDRAW, lock=True)
+    return LinkResult(_withdraw(signature), signature.letter)
+
+
+def _withdraw(signature: Signature) -> Outcome:
+    status = SignatureStatus(signature.status)
+    if status is SignatureStatus.WITHDRAWN:
+        return Outcome.ALREADY_WITHDRAWN
+    if status in (SignatureStatus.REJECTED, SignatureStatus.SPAM):
+        return Outcome.NOT_COUNTED
+    signature.withdrawn_at = utcnow()
+    set_status(signature, SignatureStatus.WITHDRAWN)
+    return Outcome.WITHDRAWN
+
+
+def resend_confirmation(claim: Claim) -> None:
+    """An expired confirmation link asks for a new one: send it if the signature still waits."""
+    signature = db.session.scalar(
+        select(Signature)
+        .where(Signature.id == claim.signature_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if signature is None or signature.status != SignatureStatus.PENDING:
+        return
+    if signature.confirm_emails_sent > current_app.config["CONFIRM_RESENDS"]:
+        return
+    if not signature.letter.is_open():
+        raise LetterNotOpen()
+    send_new_confirmation(signature, LetterRef.of(signature.letter))
