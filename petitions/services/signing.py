@@ -130,15 +130,16 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
         **details,
         **agreement,
     }
+    # A Core statement whose values are parameters: compiled once per process, then reused.
     statement = (
-        dialect_insert(Signature)
-        .values(**values)
+        dialect_insert(Signature.__table__)
         .on_conflict_do_nothing(index_elements=["letter_id", "email_canonical"])
-        .returning(Signature)
+        .returning(Signature.__table__.c.id)
     )
-    signature = db.session.scalars(statement).one_or_none()
-    if signature is not None:
-        queue_confirmation(signature, letter)
+    new_id = db.session.execute(statement, values).scalar_one_or_none()
+    if new_id is not None:
+        # A transient object to write the email from; the row itself is already inserted.
+        queue_confirmation(Signature(id=new_id, **values), letter)
         return
     existing = db.session.scalars(
         select(Signature)
