@@ -60,10 +60,13 @@ def published_letters() -> list[Letter]:
 
 
 def published_letter(slug: str) -> Letter | None:
-    # One query: a letter has a handful of texts and addressees, so joining them is cheap.
+    """One query: a letter has a handful of texts and addressees, so joining them is cheap.
+
+    The texts' bodies are left out: a cached page does not need them, a render loads its one.
+    """
     query = (
         select(Letter)
-        .options(joinedload(Letter.texts), joinedload(Letter.addressees))
+        .options(joinedload(Letter.texts).defer(LetterText.body), joinedload(Letter.addressees))
         .where(Letter.slug == slug)
     )
     letter = db.session.scalars(query).unique().one_or_none()

@@ -7,6 +7,7 @@ email) makes every older link of that purpose worthless, without keeping a list 
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from flask import current_app
@@ -40,7 +41,13 @@ class Claim:
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"petitions.{purpose}")
+    return _serializer_for(current_app.config["SECRET_KEY"], purpose)
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer_for(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
+    """Serializers are immutable; building one per link derived its keys again each time."""
+    return URLSafeTimedSerializer(secret_key, salt=f"petitions.{purpose}")
 
 
 def make_token(purpose: Purpose, signature_id: int, nonce: str) -> str:
