@@ -185,7 +185,7 @@ def test_an_expired_confirm_link_offers_a_fresh_one_that_works(make_app):
     assert page.status_code == 410
     html = page.get_data(as_text=True)
     assert "This link has expired" in html and "Nothing was changed." in html
-    renew_path = path_of(old_link) + "/renew"
+    renew_path = path_of(old_link).split("?", 1)[0] + "/renew"
     forms = FORM_PATTERN.findall(html)
     assert len(forms) == 1
     assert f'action="{renew_path}"' in forms[0]
@@ -222,7 +222,7 @@ def test_renewing_without_csrf_token_sends_nothing(make_app):
     old_link = newest(app, "confirm")
     stale = expired_app.test_client()
     stale.get(path_of(old_link))  # a session, as after opening the link
-    answer = stale.post(path_of(old_link) + "/renew", data={})
+    answer = stale.post(path_of(old_link).split("?", 1)[0] + "/renew", data={})
     assert answer.status_code == 400
     assert len(outbox_rows(app)) == 1
 
@@ -318,3 +318,12 @@ def test_confirming_after_the_letter_closed_answers_409(app, client, how):
     assert "Nothing was changed." in page
     assert status_of(app) == SignatureStatus.PENDING
     assert counts(client) == ZERO
+
+
+def test_the_emailed_link_opens_in_the_signers_language(client, app):
+    assert sign(client, lang="sq").status_code == 303
+    url = newest(app, "confirm")
+    assert url.endswith("?lang=sq")
+    fresh_browser = app.test_client()  # no session, no Accept-Language: English otherwise
+    page = fresh_browser.get(path_of(url)).get_data(as_text=True)
+    assert '<html lang="sq">' in page

@@ -117,7 +117,7 @@ def emails(app: Flask, purpose: str | None = None, recipient: str | None = None)
 
 
 def token_of(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[1]
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[1]
 
 
 def newest_link(app: Flask, kind: str, email: str = "ana@example.org") -> str:

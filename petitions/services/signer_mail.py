@@ -95,10 +95,11 @@ def _mail_signer(
 
 
 def confirm_url(signature: Signature) -> str:
+    """The link, with the signer's language: the page it opens speaks it too."""
     token = make_token(Purpose.CONFIRM, signature.id, signature.confirm_nonce)
-    return external_url("public.confirm", token=token)
+    return external_url("public.confirm", token=token, lang=signature.language)
 
 
 def withdraw_url(signature: Signature) -> str:
     token = make_token(Purpose.WITHDRAW, signature.id, signature.withdraw_nonce)
-    return external_url("public.withdraw", token=token)
+    return external_url("public.withdraw", token=token, lang=signature.language)
