@@ -73,7 +73,7 @@ def test_a_closed_letter_is_never_served_from_the_open_page(app):
         letter.status = "closed"
         db.session.commit()
     page = client.get(f"/letters/{G20}").get_data(as_text=True)
-    assert 'action="/letters/g20-protect-education/sign"' not in page
+    assert 'action="/letters/g20-protect-education/sign' not in page
     assert "no longer takes signatures" in page
 
 

@@ -367,7 +367,8 @@ def test_pages_need_no_javascript(client):
         assert "<script" not in html.lower()
     # The form posts to a real URL with a real submit button: no script is needed to sign.
     html = client.get(f"/letters/{G20}").get_data(as_text=True)
-    assert f'<form method="post" action="/letters/{G20}/sign"' in html
+    # The fragment brings a phone back to the form and its errors after a 400.
+    assert f'<form method="post" action="/letters/{G20}/sign#sign-heading"' in html
     assert '<button type="submit">' in html
 
 
@@ -468,7 +469,8 @@ def test_csrf_is_enforced_and_keeps_the_input(app, client, case):
     assert answer.status_code == 400
     assert page_language(answer) == "en"
     html = answer.get_data(as_text=True)
-    assert f'<form method="post" action="/letters/{G20}/sign"' in html
+    # The fragment brings a phone back to the form and its errors after a 400.
+    assert f'<form method="post" action="/letters/{G20}/sign#sign-heading"' in html
     assert 'value="Drita Kelmendi"' in html
     assert 'value="drita@example.org"' in html
     assert "Your session expired before you sent the form" in html
@@ -517,7 +519,8 @@ def test_bad_input_answers_400_with_the_error_beside_the_field(
     assert answer.status_code == 400
     assert page_language(answer) == "en"
     html = answer.get_data(as_text=True)
-    assert f'<form method="post" action="/letters/{G20}/sign"' in html
+    # The fragment brings a phone back to the form and its errors after a 400.
+    assert f'<form method="post" action="/letters/{G20}/sign#sign-heading"' in html
     assert "Please correct the fields marked below." in html
     assert message in error_next_to(html, field)
     assert signatures(app) == []
