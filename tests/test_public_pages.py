@@ -769,3 +769,21 @@ def test_an_invalid_cursor_does_not_crash(make_app, cursor):
 
 def test_unknown_kind_in_the_list_is_not_found(client):
     assert client.get(f"/letters/{G20}/signatories?kind=robot").status_code == 404
+
+
+def test_a_shared_letter_link_shows_its_title_and_summary(client):
+    page = client.get(f"/letters/{G20}?lang=sq").get_data(as_text=True)
+    assert '<meta property="og:title" content="Letër e hapur drejtuar' in page
+    assert '<meta property="og:locale" content="sq">' in page
+    assert 'hreflang="en"' in page
+
+
+def test_pages_behind_emailed_links_are_not_indexed(client, app):
+    assert sign(client).status_code == 303
+    from conftest import links_in, outbox_rows, path_of
+
+    link = links_in(outbox_rows(app)[-1].text_body)["confirm"][0]
+    for path in (path_of(link), "/confirm/garbage"):
+        assert '<meta name="robots" content="noindex, nofollow">' in client.get(path).get_data(
+            as_text=True
+        )

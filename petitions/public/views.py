@@ -59,7 +59,7 @@ def letter(slug: str) -> ResponseReturnValue:
     language = current_language()
     cache: PageCache = current_app.extensions["petitions.page_cache"]
     return cache.page(
-        letter_page_key(found, language),
+        (letter_page_key(found, language), request.host_url),  # absolute links use the host
         lambda: _render_letter(found, SignatureForm(language=language))[0],
     )
 
