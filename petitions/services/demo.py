@@ -26,14 +26,7 @@ def load_demo_letters() -> list[str]:
     for spec in DEMO_LETTERS:
         existing = db.session.scalar(select(Letter).where(Letter.slug == spec["slug"]))
         if existing is not None:
-            if (
-                existing.is_demo
-                and existing.closes_at
-                and existing.closes_at < now + REFRESH_BEFORE
-            ):
-                existing.closes_at = now + timedelta(days=spec["closes_in_days"])
-                if existing.status == LetterStatus.CLOSED:
-                    existing.status = LetterStatus.OPEN
+            _keep_open(existing, now + timedelta(days=spec["closes_in_days"]), now)
             continue
         letter = Letter(
             slug=spec["slug"],

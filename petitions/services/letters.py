@@ -45,14 +45,13 @@ def render_markdown(body: str) -> Markup:
     return Markup(nh3.clean(html, tags=_ALLOWED_TAGS, link_rel="noopener nofollow"))  # noqa: S704
 
 
-def _with_texts():  # type: ignore[no-untyped-def]
-    return select(Letter).options(selectinload(Letter.texts), selectinload(Letter.addressees))
-
-
 def published_letters() -> list[Letter]:
     """Every letter that is not a draft: open ones first, then the newest."""
     letters = db.session.scalars(
-        _with_texts().where(Letter.status != LetterStatus.DRAFT).order_by(Letter.id.desc())
+        select(Letter)
+        .options(selectinload(Letter.texts), selectinload(Letter.addressees))
+        .where(Letter.status != LetterStatus.DRAFT)
+        .order_by(Letter.id.desc())
     ).all()
     now = utcnow()
     visible = [letter for letter in letters if letter.effective_status(now) != LetterStatus.DRAFT]
@@ -69,10 +68,7 @@ def published_letter(slug: str) -> Letter | None:
         .options(joinedload(Letter.texts).defer(LetterText.body), joinedload(Letter.addressees))
         .where(Letter.slug == slug)
     )
-    letter = db.session.scalars(query).unique().one_or_none()
-    if letter is None or letter.effective_status() is LetterStatus.DRAFT:
-        return None
-    return letter
+    return _if_published(db.session.scalars(query).unique().one_or_none())
 
 
 def letter_for_signing(slug: str) -> Letter | None:
@@ -93,7 +89,11 @@ def letter_for_signing(slug: str) -> Letter | None:
         )
         .where(Letter.slug == slug)
     )
-    letter = db.session.scalars(query).unique().one_or_none()
+    return _if_published(db.session.scalars(query).unique().one_or_none())
+
+
+def _if_published(letter: Letter | None) -> Letter | None:
+    """Drafts, and letters whose opening date has not come, are not shown to the public."""
     if letter is None or letter.effective_status() is LetterStatus.DRAFT:
         return None
     return letter
