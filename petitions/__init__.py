@@ -29,6 +29,8 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.public.views import bp as public_bp
     from petitions.rate_limits import init_rate_limits
     from petitions.security_headers import init_security_headers
+    from petitions.staff import init_staff
+    from petitions.staff_models import StaffUser  # noqa: F401  (its tables join the metadata)
     from petitions.templating import init_templating
 
     instance_path = Path(os.environ.get("PETITIONS_INSTANCE", PROJECT_ROOT / "instance"))
@@ -57,6 +59,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.extensions["petitions.page_cache"] = PageCache()
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
+    init_staff(app)
     init_rate_limits(app)
     errors.init_errors(app)
     init_cli(app)

@@ -15,10 +15,14 @@ from petitions.extensions import db
 from petitions.outbox_delivery import close_expired, deliver_all_due
 from petitions.services.counters import recount
 from petitions.services.demo import load_demo_letters
+from petitions.services.passwords import PasswordRejected
+from petitions.services.staff_accounts import StaffError, create_staff
+from petitions.staff_models import Role
 
 counts_cli = AppGroup("counts", help="Signature counters.")
 outbox_cli = AppGroup("outbox", help="The email outbox.")
 letters_cli = AppGroup("letters", help="Letters.")
+staff_cli = AppGroup("staff", help="Staff accounts.")
 
 
 @click.command("demo")
@@ -76,6 +80,29 @@ def letters_close_expired() -> None:
     click.echo(f"Closed {close_expired()} letter(s).")
 
 
+def _read_password() -> str:
+    """From standard input when it is not a terminal (scripts), else prompted twice."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+def staff_create(email: str, role: str) -> None:
+    """Create a staff account; the password comes from standard input or a prompt."""
+    password = _read_password()
+    with write_intent():
+        try:
+            user = create_staff(email, Role(role), password)
+        except (StaffError, PasswordRejected) as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+    click.echo(f"Created {user.role} account {user.email}.")
+
+
 def init_cli(app: Flask) -> None:
-    for command in (demo_command, counts_cli, outbox_cli, letters_cli):
+    for command in (demo_command, counts_cli, outbox_cli, letters_cli, staff_cli):
         app.cli.add_command(command)

@@ -90,6 +90,15 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         # email-validator's DNS check; off by default so signing works offline and stays fast.
         "EMAIL_CHECK_DELIVERABILITY": env_flag("EMAIL_CHECK_DELIVERABILITY", False),
         "SIGN_RATE_LIMIT": os.environ.get("SIGN_RATE_LIMIT", "20 per minute;200 per hour"),
+        # Staff logins: per client address, and per account (whatever address tries it).
+        "LOGIN_RATE_LIMIT_ADDRESS": os.environ.get(
+            "LOGIN_RATE_LIMIT_ADDRESS", "10 per minute;60 per hour"
+        ),
+        "LOGIN_RATE_LIMIT_ACCOUNT": os.environ.get(
+            "LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute;30 per hour"
+        ),
+        # A staff session ends after this long without a request.
+        "STAFF_IDLE_TIMEOUT": int(os.environ.get("STAFF_IDLE_TIMEOUT", str(30 * 60))),
         "CONFIRM_MAX_AGE": 14 * 24 * 3600,
         "WITHDRAW_MAX_AGE": 400 * 24 * 3600,
         # A pending signature's confirmation email is sent at most 1 + this many times.

@@ -217,6 +217,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
             sqlite_where=text(LISTED_SIGNATURES),
         ),
         Index("ix_signatures_letter_status", "letter_id", "status", "kind"),
+        # The moderation queue's keyset pages and the signals of the last hour.
+        Index("ix_signatures_letter_created", "letter_id", "created_at", "id"),
+        Index("ix_signatures_letter_domain", "letter_id", "email_domain"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -226,6 +229,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     email_canonical: Mapped[str] = mapped_column(String(320))
+    # The part after "@", lower-cased: the queue's filter and the staff's signals group by it.
+    email_domain: Mapped[str] = mapped_column(String(255), default="", server_default="")
     organisation: Mapped[str] = mapped_column(String(200), default="")
     title: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(2))
@@ -251,6 +256,14 @@ class Signature(db.Model):  # type: ignore[name-defined]
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Staff decisions: the last one, and whether (and when) an approval let it count.
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # No foreign key (the audit trail says who): adding one would make SQLite copy the table.
+    moderated_by_id: Mapped[int | None] = mapped_column(Integer)
+    moderation_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # An organisation staff have checked: a badge on the public list.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     letter: Mapped[Letter] = relationship()
 

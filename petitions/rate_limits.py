@@ -7,7 +7,9 @@ Storage: memory by default, ``REDIS_URL`` to share counts across workers and mac
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+import hashlib
+
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
 from petitions.client_address import client_address
@@ -16,8 +18,17 @@ from petitions.client_address import client_address
 LIMITED_ENDPOINTS = ("public.sign", "public.renew")
 
 
+LOGIN_ENDPOINT = "staff.auth.login"
+
+
 def _sign_rate_limit() -> str:
     return str(current_app.config["SIGN_RATE_LIMIT"])
+
+
+def _login_account() -> str:
+    """The account a login attempt names, hashed (the key is stored in Redis)."""
+    email = (request.form.get("email") or "").strip().lower()[:320]
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
 def init_rate_limits(app: Flask) -> Limiter:
@@ -26,5 +37,16 @@ def init_rate_limits(app: Flask) -> Limiter:
     for endpoint in LIMITED_ENDPOINTS:
         view = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(_sign_rate_limit, methods=["POST"])(view)
+    # Password guessing: limited per address, and per account whatever address tries it.
+    login = app.view_functions[LOGIN_ENDPOINT]
+    login = limiter.limit(
+        lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]), methods=["POST"]
+    )(login)
+    login = limiter.limit(
+        lambda: str(current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"]),
+        key_func=_login_account,
+        methods=["POST"],
+    )(login)
+    app.view_functions[LOGIN_ENDPOINT] = login
     app.extensions["petitions.limiter"] = limiter
     return limiter

@@ -270,3 +270,63 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+
+
+# --- staff ------------------------------------------------------------------------------------------
+
+STAFF_PASSWORD = "a long staff password for tests"
+
+
+@pytest.fixture(scope="session")
+def staff_password_hash() -> str:
+    """One real argon2 hash for every test account (hashing costs 0.1 s; logins still verify)."""
+    from petitions.services.passwords import hash_password
+
+    return hash_password(STAFF_PASSWORD)
+
+
+@pytest.fixture
+def make_staff(app: Flask, staff_password_hash: str) -> Any:
+    """Create a staff account: ``make_staff("organiser", letters=[G20])`` returns its email."""
+    from sqlalchemy import select
+
+    from petitions.models import Letter
+    from petitions.staff_models import StaffUser
+
+    counter = iter(range(1, 10_000))
+
+    def create(role: str = "admin", email: str | None = None, letters: tuple[str, ...] = ()) -> str:
+        address = email or f"{role}{next(counter)}@staff.example.org"
+        with app.app_context():
+            user = StaffUser(email=address, role=role, password_hash=staff_password_hash)
+            user.letters = list(
+                db.session.scalars(select(Letter).where(Letter.slug.in_(letters)))
+            )
+            db.session.add(user)
+            db.session.commit()
+        return address
+
+    return create
+
+
+def login(client: FlaskClient, email: str, password: str = STAFF_PASSWORD, next: str = "") -> Any:
+    """Sign in through the login form, as a person does; returns the POST's answer."""
+    page = client.get("/staff/login" + (f"?next={next}" if next else ""))
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(
+        "/staff/login",
+        data={"csrf_token": token, "email": email, "password": password, "next": next},
+    )
+
+
+@pytest.fixture
+def staff_client(app: Flask, make_staff: Any) -> Any:
+    """A test client signed in with a new account of the given role (and letters)."""
+
+    def signed_in(role: str = "admin", letters: tuple[str, ...] = ()) -> FlaskClient:
+        staff = app.test_client()
+        answer = login(staff, make_staff(role, letters=letters))
+        assert answer.status_code == 303, answer.status_code
+        return staff
+
+    return signed_in

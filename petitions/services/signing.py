@@ -121,6 +121,7 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
         "letter_id": letter.id,
         "email": data.email,
         "email_canonical": canonical_email(data.email),
+        "email_domain": canonical_email(data.email).rpartition("@")[2],
         "status": SignatureStatus.PENDING,
         "confirm_nonce": secrets.token_hex(8),
         "withdraw_nonce": secrets.token_hex(8),

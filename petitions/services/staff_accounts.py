@@ -1,0 +1,209 @@
+"""Staff accounts: creation, login, sessions, disabling, and emailed invitations.
+
+Sessions are signed cookies; what makes them revocable is the account's ``session_version``,
+which is part of the user id in every cookie. Raising it (logout, disabling, a new password)
+ends every session of the account on every device, at the next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from petitions.extensions import db
+from petitions.links import external_url
+from petitions.models import Letter, utcnow
+from petitions.services import audit
+from petitions.services.outbox import queue_email
+from petitions.services.passwords import (
+    check_new_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from petitions.staff_models import Role, StaffInvitation, StaffUser
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+class StaffError(ValueError):
+    """A request about staff accounts that cannot be done; the message says why."""
+
+
+def normalise_staff_email(email: str) -> str:
+    try:
+        valid = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise StaffError(_l("This does not look like a valid email address.")) from None
+    return valid.normalized.lower()
+
+
+def staff_by_email(email: str) -> StaffUser | None:
+    return db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+
+
+def create_staff(
+    email: str, role: Role, password: str, letters: Iterable[Letter] = ()
+) -> StaffUser:
+    """A new active account (the command line and accepted invitations come here)."""
+    address = normalise_staff_email(email)
+    check_new_password(password, address)
+    if staff_by_email(address) is not None:
+        raise StaffError(_l("There is already an account with this email address."))
+    user = StaffUser(
+        email=address, role=role, password_hash=hash_password(password), session_version=1
+    )
+    user.letters = list(letters)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("staff.created", obj=user, details={"role": str(role)})
+    return user
+
+
+def authenticate(email: str, password: str) -> StaffUser | None:
+    """The account for these credentials, or None; the trail records both outcomes.
+
+    Unknown accounts cost the same hashing time as known ones, and every failure returns the
+    same None, so neither the answer nor its timing tells whether an account exists.
+    """
+    user = staff_by_email(email) if len(email) <= 320 else None
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        audit.record(
+            "login.failed",
+            obj=user,
+            details={"reason": "disabled" if user and valid else "credentials"},
+        )
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    audit.record("login.ok", obj=user, actor=user)
+    return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Make every session cookie of ``user`` worthless from its next request on."""
+    user.session_version += 1
+
+
+def logout(user: StaffUser) -> None:
+    end_sessions(user)
+    audit.record("logout", obj=user, actor=user)
+
+
+def set_active(user: StaffUser, active: bool, by: StaffUser) -> None:
+    if user.id == by.id and not active:
+        raise StaffError(_l("You cannot disable your own account."))
+    if user.is_active == active:
+        return
+    user.is_active = active
+    end_sessions(user)
+    audit.record("staff.enabled" if active else "staff.disabled", obj=user)
+
+
+def set_role(user: StaffUser, role: Role, by: StaffUser) -> None:
+    if user.id == by.id and role is not Role.ADMIN:
+        raise StaffError(_l("You cannot take away your own administrator role."))
+    if user.role == role:
+        return
+    audit.record("staff.role_changed", obj=user, details={"from": user.role, "to": str(role)})
+    user.role = role
+    end_sessions(user)
+
+
+def set_letters(user: StaffUser, letters: list[Letter]) -> None:
+    """Which letters an organiser works on."""
+    before = sorted(letter.id for letter in user.letters)
+    after = sorted(letter.id for letter in letters)
+    if before != after:
+        user.letters = letters
+        audit.record("staff.letters_changed", obj=user, details={"from": before, "to": after})
+
+
+def change_password(user: StaffUser, password: str) -> None:
+    check_new_password(password, user.email)
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+    audit.record("staff.password_changed", obj=user)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(email: str, role: Role, letters: list[Letter], by: StaffUser, language: str) -> str:
+    """Queue an invitation email; returns the link (shown once to the admin who invited)."""
+    address = normalise_staff_email(email)
+    if staff_by_email(address) is not None:
+        raise StaffError(_l("There is already an account with this email address."))
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    invitation = StaffInvitation(
+        email=address,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by_id=by.id,
+        letter_ids=[letter.id for letter in letters],
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    link = external_url("staff.auth.accept_invitation", token=token)
+    queue_email(
+        recipient=address,
+        purpose="staff_invitation",
+        template="staff_invitation",
+        subject=str(_l("You are invited to work on petitions")),
+        language=language,
+        context={"link": link, "role": str(role), "expires_at": invitation.expires_at},
+    )
+    audit.record(
+        "staff.invited",
+        obj=invitation,
+        details={"role": str(role), "letters": invitation.letter_ids},
+    )
+    return link
+
+
+def open_invitation(token: str) -> StaffInvitation | None:
+    """The invitation this token opens, if it is unused, unrevoked and not expired."""
+    invitation = db.session.scalar(
+        select(StaffInvitation).where(StaffInvitation.token_hash == _token_hash(token))
+    )
+    if invitation is None or invitation.used_at or invitation.revoked_at:
+        return None
+    if invitation.expires_at <= utcnow():
+        return None
+    return invitation
+
+
+def accept_invitation(token: str, password: str) -> StaffUser:
+    invitation = db.session.scalar(
+        select(StaffInvitation)
+        .where(StaffInvitation.token_hash == _token_hash(token))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if invitation is None or open_invitation(token) is None:
+        raise StaffError(_l("This invitation link is not valid any more."))
+    letters = list(
+        db.session.scalars(select(Letter).where(Letter.id.in_(invitation.letter_ids or [])))
+    )
+    user = create_staff(invitation.email, Role(invitation.role), password, letters)
+    invitation.used_at = utcnow()
+    audit.record("staff.invitation_accepted", obj=invitation, actor=user)
+    return user
+
+
+def revoke_invitation(invitation: StaffInvitation) -> None:
+    if invitation.used_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        audit.record("staff.invitation_revoked", obj=invitation)

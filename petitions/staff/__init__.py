@@ -1,0 +1,32 @@
+"""The staff area under ``/staff``: one parent blueprint whose gate covers every page in it.
+
+The gate lets no request through without a live staff session, except the login and invitation
+pages. Each area is a child blueprint with its own gate naming the permission the whole area
+needs; views that touch one letter check it for that letter too (see :mod:`petitions.staff.gate`).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from petitions.extensions import login_manager
+from petitions.services.access import Permission, may
+from petitions.staff import admin, auth, home, letters, moderation
+from petitions.staff.gate import load_staff_user, no_store, require_session
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.before_request(require_session)
+bp.after_request(no_store)
+for _area in (auth.bp, home.bp, letters.bp, moderation.bp, admin.bp):
+    bp.register_blueprint(_area)
+
+
+def init_staff(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(load_staff_user)
+    login_manager.session_protection = "basic"
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def staff_context() -> dict[str, object]:
+        return {"may": may, "Permission": Permission}

@@ -1,0 +1,97 @@
+"""Signing in and out, and accepting an invitation."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from petitions.extensions import db
+from petitions.services import staff_accounts
+from petitions.services.passwords import PasswordRejected
+from petitions.staff.forms import LoginForm, NewPasswordForm
+from petitions.staff.safe_redirect import safe_next
+from petitions.staff_models import StaffUser
+
+bp = Blueprint("auth", __name__)
+
+
+def _start_session(user: StaffUser) -> None:
+    """A new session for the new login: nothing from before it (but the language) carries over."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    login_user(user)
+    session["staff_seen"] = int(time.time())
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = staff_accounts.authenticate(form.email.data or "", form.password.data or "")
+        db.session.commit()
+        if user is not None:
+            _start_session(user)
+            return redirect(safe_next(form.next.data), code=303)
+        form.password.errors = [str(_l("The email address or the password is not right."))]
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    staff_accounts.logout(current_user._get_current_object())  # type: ignore[attr-defined]
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_l("You are signed out."))
+    return redirect(url_for("staff.auth.login"), code=303)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> ResponseReturnValue:
+    invitation = staff_accounts.open_invitation(token)
+    if invitation is None:
+        return render_template("staff/invitation_invalid.html"), 404
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = staff_accounts.accept_invitation(token, form.password.data or "")
+        except PasswordRejected as error:
+            form.password.errors = [str(error)]
+        except staff_accounts.StaffError as error:
+            db.session.rollback()
+            form.password.errors = [str(error)]
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(_l("Welcome! Your account is ready."))
+            return redirect(url_for("staff.home.index"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/accept_invitation.html", form=form, invitation=invitation), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password() -> ResponseReturnValue:
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        try:
+            staff_accounts.change_password(user, form.password.data or "")
+        except PasswordRejected as error:
+            form.password.errors = [str(error)]
+        else:
+            db.session.commit()
+            # Every other session of the account has ended; this one goes on.
+            _start_session(user)
+            flash(_l("Your password is changed. Your other sessions are signed out."))
+            return redirect(url_for("staff.home.index"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/change_password.html", form=form), status
