@@ -272,7 +272,7 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(5)
 
 
-# --- staff ------------------------------------------------------------------------------------------
+# --- staff ---------------------------------------------------------------------------------
 
 STAFF_PASSWORD = "a long staff password for tests"
 
@@ -299,9 +299,7 @@ def make_staff(app: Flask, staff_password_hash: str) -> Any:
         address = email or f"{role}{next(counter)}@staff.example.org"
         with app.app_context():
             user = StaffUser(email=address, role=role, password_hash=staff_password_hash)
-            user.letters = list(
-                db.session.scalars(select(Letter).where(Letter.slug.in_(letters)))
-            )
+            user.letters = list(db.session.scalars(select(Letter).where(Letter.slug.in_(letters))))
             db.session.add(user)
             db.session.commit()
         return address
