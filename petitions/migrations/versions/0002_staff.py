@@ -135,6 +135,28 @@ def upgrade():
         else "substr(email_canonical, instr(email_canonical, '@') + 1)"
     )
     op.execute(f"UPDATE signatures SET email_domain = {domain}")  # noqa: S608 (no input)
+    # A starting list of rejection reasons; admins edit it on /staff/reasons.
+    reasons = sa.table(
+        "moderation_reasons",
+        sa.column("text", sa.String),
+        sa.column("position", sa.Integer),
+        sa.column("is_active", sa.Boolean),
+    )
+    op.bulk_insert(
+        reasons,
+        [
+            {"text": text, "position": position, "is_active": True}
+            for position, text in enumerate(
+                (
+                    "Not a real person or organisation",
+                    "Duplicate of another signature",
+                    "Offensive or abusive content",
+                    "The organisation could not be verified",
+                    "Removed at the signer's request",
+                )
+            )
+        ],
+    )
 
 
 def downgrade():
