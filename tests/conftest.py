@@ -30,7 +30,7 @@ from petitions.services.demo import load_demo_letters
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 G20 = "g20-protect-education"
 INCLUSIVE = "inclusive-education-albania"
-CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*? value="([^"]+)"')
 LINK_PATTERN = re.compile(r"https?://[^\s\"<>]+/(confirm|withdraw)/[^\s\"<>]+")
 
 
