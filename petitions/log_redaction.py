@@ -1,7 +1,7 @@
 """Keep email addresses and link tokens out of every log line.
 
-Access logs print request paths, and our confirmation and withdrawal paths carry tokens; messages
-may mention an address by mistake. The filter rewrites the record before any handler sees it.
+Access logs print request paths, and our confirmation, withdrawal and staff invitation paths carry
+tokens; messages may mention an address by mistake. The filter rewrites the record before any handler sees it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-_TOKEN_PATH = re.compile(r"/(confirm|withdraw)/[^\s/?\"']+")
+_TOKEN_PATH = re.compile(r"/(confirm|withdraw|invitations)/[^\s/?\"']+")
 # An itsdangerous token on its own (payload.timestamp.signature), wherever a log cuts it out.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+")

@@ -346,3 +346,10 @@ def test_staff_create_refuses_a_second_account_for_one_email(runner):
     again = runner.invoke(args=args, input="another long password\n")
     assert again.exit_code != 0
     assert "already an account" in again.output
+
+
+def test_invitation_tokens_are_redacted_from_logs():
+    from petitions.log_redaction import redact
+
+    line = '"GET /staff/invitations/Zx8_-k2LmQ HTTP/1.1" 200 -'
+    assert redact(line) == '"GET /staff/invitations/[token] HTTP/1.1" 200 -'
