@@ -126,3 +126,21 @@ def test_redis_url_selects_the_shared_storage(tmp_path, monkeypatch):
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     monkeypatch.setenv("SECRET_KEY", "x")
     assert load_settings(tmp_path)["RATELIMIT_STORAGE_URI"] == REDIS_URL
+
+
+def test_login_throttling_per_account_is_shared_through_redis(
+    make_app, make_staff, redis_url, redis_namespace
+):
+    from conftest import login
+
+    settings = {
+        "RATELIMIT_ENABLED": True,
+        "LOGIN_RATE_LIMIT_ACCOUNT": "2 per minute",
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": redis_namespace,
+    }
+    first, second = make_app(**settings), make_app(**settings)
+    email = make_staff("admin")
+    assert login(first.test_client(), email, password="wrong password one").status_code == 400
+    assert login(second.test_client(), email, password="wrong password two").status_code == 400
+    assert login(first.test_client(), email).status_code == 429
