@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import has_request_context
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,6 +24,57 @@ from petitions.staff_models import AuditEvent, StaffUser
 
 # Keys whose values must never reach the trail, whatever a caller passes.
 FORBIDDEN_KEYS = frozenset({"password", "token", "email", "secret", "csrf_token"})
+
+# The first word of every action, for the trail's filter ("staff" finds "staff.disabled" …).
+ACTION_PREFIXES = {
+    "login": _l("Sign-ins"),
+    "logout": _l("Sign-outs"),
+    "staff": _l("Staff accounts"),
+    "letter": _l("Letters"),
+    "signature": _l("Signatures"),
+    "reason": _l("Reasons"),
+    "export": _l("Exports"),
+}
+
+# Readable names of the actions this code records; the trail shows others as they are.
+ACTION_LABELS = {
+    "login.ok": _l("Signed in"),
+    "login.failed": _l("Sign-in failed"),
+    "logout": _l("Signed out"),
+    "staff.created": _l("Account created"),
+    "staff.enabled": _l("Account enabled"),
+    "staff.disabled": _l("Account disabled"),
+    "staff.role_changed": _l("Role changed"),
+    "staff.letters_changed": _l("Organiser's letters changed"),
+    "staff.password_changed": _l("Password changed"),
+    "staff.invited": _l("Invitation sent"),
+    "staff.invitation_accepted": _l("Invitation accepted"),
+    "staff.invitation_revoked": _l("Invitation revoked"),
+    "reason.created": _l("Reason added"),
+    "reason.edited": _l("Reason reworded"),
+    "reason.moved": _l("Reason moved"),
+    "reason.deactivated": _l("Reason deactivated"),
+    "reason.activated": _l("Reason activated"),
+}
+
+# Readable names of the tables events point at.
+OBJECT_LABELS = {
+    "staff_users": _l("Staff account"),
+    "staff_invitations": _l("Invitation"),
+    "moderation_reasons": _l("Reason"),
+    "letters": _l("Letter"),
+    "signatures": _l("Signature"),
+}
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+def object_label(object_type: str) -> str:
+    label = OBJECT_LABELS.get(object_type)
+    return str(label) if label is not None else object_type
 
 
 def record(
@@ -57,7 +109,8 @@ def record(
 
 @dataclass(frozen=True)
 class AuditFilter:
-    action: str = ""
+    action: str = ""  # an action, or its first word(s) up to a dot: "login", "staff.invited"
+    action_starts: str = ""  # free text: actions that begin with it, "staff.inv" …
     actor_id: int | None = None
     letter_id: int | None = None
     since: datetime | None = None
@@ -71,7 +124,12 @@ def audit_events(query: AuditFilter, limit: int = 100) -> list[AuditEvent]:
     if query.action:
         # "login" matches "login.ok" and "login.failed".
         statement = statement.where(
-            (AuditEvent.action == query.action) | AuditEvent.action.startswith(query.action + ".")
+            (AuditEvent.action == query.action)
+            | AuditEvent.action.startswith(query.action + ".", autoescape=True)
+        )
+    if query.action_starts:
+        statement = statement.where(
+            AuditEvent.action.startswith(query.action_starts, autoescape=True)
         )
     if query.actor_id is not None:
         statement = statement.where(AuditEvent.actor_id == query.actor_id)

@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from petitions.extensions import db
 from petitions.links import external_url
@@ -88,6 +90,25 @@ def authenticate(email: str, password: str) -> StaffUser | None:
     return user
 
 
+def all_staff() -> list[StaffUser]:
+    """Every account, by email, with its letters loaded (the accounts page lists them all)."""
+    return list(
+        db.session.scalars(
+            select(StaffUser).options(selectinload(StaffUser.letters)).order_by(StaffUser.email)
+        )
+    )
+
+
+def locked_staff(user_id: int) -> StaffUser | None:
+    """The account, its row locked until the commit, so concurrent changes queue up."""
+    return db.session.scalar(
+        select(StaffUser)
+        .where(StaffUser.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def end_sessions(user: StaffUser) -> None:
     """Make every session cookie of ``user`` worthless from its next request on."""
     user.session_version += 1
@@ -98,33 +119,46 @@ def logout(user: StaffUser) -> None:
     audit.record("logout", obj=user, actor=user)
 
 
-def set_active(user: StaffUser, active: bool, by: StaffUser) -> None:
+def set_active(user: StaffUser, active: bool, by: StaffUser) -> bool:
+    """Disable (which signs the account out everywhere) or enable; False if nothing changed."""
     if user.id == by.id and not active:
         raise StaffError(_l("You cannot disable your own account."))
     if user.is_active == active:
-        return
+        return False
     user.is_active = active
     end_sessions(user)
     audit.record("staff.enabled" if active else "staff.disabled", obj=user)
+    return True
 
 
-def set_role(user: StaffUser, role: Role, by: StaffUser) -> None:
+def set_role(user: StaffUser, role: Role, by: StaffUser) -> bool:
+    """A new role signs the account out everywhere (its pages change); False if unchanged."""
     if user.id == by.id and role is not Role.ADMIN:
         raise StaffError(_l("You cannot take away your own administrator role."))
     if user.role == role:
-        return
+        return False
     audit.record("staff.role_changed", obj=user, details={"from": user.role, "to": str(role)})
     user.role = role
     end_sessions(user)
+    return True
 
 
-def set_letters(user: StaffUser, letters: list[Letter]) -> None:
-    """Which letters an organiser works on."""
+def set_letters(user: StaffUser, letters: list[Letter]) -> bool:
+    """Which letters an organiser works on; False if they are the same as before."""
     before = sorted(letter.id for letter in user.letters)
     after = sorted(letter.id for letter in letters)
-    if before != after:
-        user.letters = letters
-        audit.record("staff.letters_changed", obj=user, details={"from": before, "to": after})
+    if before == after:
+        return False
+    user.letters = letters
+    audit.record("staff.letters_changed", obj=user, details={"from": before, "to": after})
+    return True
+
+
+def set_organiser_letters(user: StaffUser, letters: list[Letter]) -> bool:
+    """The admin pages' way to :func:`set_letters`: only organisers own letters."""
+    if user.role != Role.ORGANISER:
+        raise StaffError(_l("Only organisers are given letters; the other roles see them all."))
+    return set_letters(user, letters)
 
 
 def change_password(user: StaffUser, password: str) -> None:
@@ -139,10 +173,18 @@ def _token_hash(token: str) -> str:
 
 
 def invite(email: str, role: Role, letters: list[Letter], by: StaffUser, language: str) -> str:
-    """Queue an invitation email; returns the link (shown once to the admin who invited)."""
+    """Queue an invitation email; returns the link (shown once to the admin who invited).
+
+    Only organisers are given letters (the others work on all of them). A new invitation
+    revokes the address's earlier pending ones, so one live link per person is ever out there.
+    """
     address = normalise_staff_email(email)
     if staff_by_email(address) is not None:
         raise StaffError(_l("There is already an account with this email address."))
+    if role is not Role.ORGANISER:
+        letters = []
+    for earlier in pending_invitations(address):
+        revoke_invitation(earlier)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     invitation = StaffInvitation(
@@ -157,11 +199,13 @@ def invite(email: str, role: Role, letters: list[Letter], by: StaffUser, languag
     db.session.add(invitation)
     db.session.flush()
     link = external_url("staff.auth.accept_invitation", token=token)
+    with force_locale(language):  # the subject speaks the email's language, like its body
+        subject = str(_l("You are invited to work on petitions"))
     queue_email(
         recipient=address,
         purpose="staff_invitation",
         template="staff_invitation",
-        subject=str(_l("You are invited to work on petitions")),
+        subject=subject,
         language=language,
         context={"link": link, "role": str(role), "expires_at": invitation.expires_at},
     )
@@ -203,7 +247,36 @@ def accept_invitation(token: str, password: str) -> StaffUser:
     return user
 
 
-def revoke_invitation(invitation: StaffInvitation) -> None:
-    if invitation.used_at is None and invitation.revoked_at is None:
-        invitation.revoked_at = utcnow()
-        audit.record("staff.invitation_revoked", obj=invitation)
+def pending_invitations(email: str | None = None) -> list[StaffInvitation]:
+    """Invitations that still open: not used, not revoked, not expired (newest first)."""
+    statement = (
+        select(StaffInvitation)
+        .where(
+            StaffInvitation.used_at.is_(None),
+            StaffInvitation.revoked_at.is_(None),
+            StaffInvitation.expires_at > utcnow(),
+        )
+        .order_by(StaffInvitation.id.desc())
+    )
+    if email is not None:
+        statement = statement.where(StaffInvitation.email == email)
+    return list(db.session.scalars(statement))
+
+
+def locked_invitation(invitation_id: int) -> StaffInvitation | None:
+    """The invitation, its row locked until the commit (two admins may revoke at once)."""
+    return db.session.scalar(
+        select(StaffInvitation)
+        .where(StaffInvitation.id == invitation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def revoke_invitation(invitation: StaffInvitation) -> bool:
+    """Close the invitation's link; False if it was used or revoked already."""
+    if invitation.used_at is not None or invitation.revoked_at is not None:
+        return False
+    invitation.revoked_at = utcnow()
+    audit.record("staff.invitation_revoked", obj=invitation)
+    return True
