@@ -6,6 +6,8 @@ letter page costs the same with a hundred signatures or a million.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -32,6 +34,31 @@ def set_status(signature: Signature, status: SignatureStatus) -> None:
             .where(Letter.id == signature.letter_id)
             .values({column: column + delta, Letter.public_version: Letter.public_version + 1})
         )
+
+
+def set_statuses(changes: Sequence[tuple[Signature, SignatureStatus]]) -> None:
+    """:func:`set_status` for many signatures at once (a moderator's bulk action).
+
+    The same rule, but one UPDATE per letter (both counters and the version in one statement)
+    instead of one per signature, so 50,000 rejections do not cost 50,000 round trips. Every
+    status change is still made here, in the caller's transaction.
+    """
+    deltas: Counter[tuple[int, str]] = Counter()
+    touched: set[int] = set()
+    for signature, status in changes:
+        was_counted, was_listed = signature.is_counted, signature.is_listed
+        signature.status = status
+        delta = int(signature.is_counted) - int(was_counted)
+        if delta or signature.is_listed != was_listed:
+            deltas[(signature.letter_id, signature.kind)] += delta
+            touched.add(signature.letter_id)
+    for letter_id in sorted(touched):
+        values = {Letter.public_version: Letter.public_version + 1}
+        for kind in SignatureKind:
+            if deltas[(letter_id, kind)]:
+                column = _counter(kind)
+                values[column] = column + deltas[(letter_id, kind)]
+        db.session.execute(update(Letter).where(Letter.id == letter_id).values(values))
 
 
 @dataclass(frozen=True)
@@ -72,3 +99,18 @@ def recount(repair: bool) -> list[CountDrift]:
                 letter.count_individuals, letter.count_organisations = real
                 letter.public_version += 1
     return drifts
+
+
+def bump_public_version(letter_ids: set[int] | list[int]) -> None:
+    """Tell the page cache that what the public sees of these letters changed (no count did).
+
+    For changes that leave the counters alone but change a public list or badge: hiding,
+    unhiding, verifying an organisation. One atomic ``+ 1`` per letter, so concurrent bumps add up.
+    """
+    ids = sorted(set(letter_ids))
+    if ids:
+        db.session.execute(
+            update(Letter)
+            .where(Letter.id.in_(ids))
+            .values({Letter.public_version: Letter.public_version + 1})
+        )

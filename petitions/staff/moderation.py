@@ -1,22 +1,203 @@
-"""The moderation queue and the actions on signatures."""
+"""The moderation queue and the actions on signatures.
+
+Everyone with VIEW_SIGNATURES sees the queue (organisers: their letters only); the actions need
+MODERATE. Each action validates a form, calls one service, commits once and redirects back (303)
+with the service's summary flashed.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
-from flask.typing import ResponseReturnValue
+from typing import Any
 
-from petitions.services.access import Permission
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from petitions.extensions import db
+from petitions.i18n import current_language
+from petitions.models import Letter
+from petitions.services import moderation
+from petitions.services.access import Permission, may
+from petitions.services.moderation import ModerationAction, ModerationError
+from petitions.services.moderation_queue import (
+    active_reasons,
+    likely_match,
+    queue_page,
+    visible_letters,
+)
+from petitions.services.signals import letter_signals
 from petitions.staff.gate import require
+from petitions.staff.moderation_forms import (
+    ACTION_LABELS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    BulkForm,
+    ModerateForm,
+    QueueFilterForm,
+    VerifyForm,
+    reason_choices,
+)
+from petitions.staff.safe_redirect import safe_next
+from petitions.staff_models import StaffUser
 
 bp = Blueprint("moderation", __name__)
 bp.before_request(require(Permission.VIEW_SIGNATURES))
 
 
+def _user() -> StaffUser:
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _require_moderate() -> StaffUser:
+    user = _user()
+    if not may(user, Permission.MODERATE):
+        abort(403)
+    return user
+
+
+def _back(target: str | None) -> str:
+    """A safe ``next`` path if the form gave one, else the queue."""
+    return safe_next(target) if target else url_for("staff.moderation.queue")
+
+
+def _filter_form(source: Any, user: StaffUser) -> tuple[QueueFilterForm, list[Letter]]:
+    letters = visible_letters(user)
+    form = QueueFilterForm(formdata=source)
+    form.set_letters(letters, current_language())
+    return form, letters
+
+
+def _first_error(*forms: Any) -> str:
+    for form in forms:
+        for name, errors in form.errors.items():
+            label = form[name].label.text if name in form._fields else name
+            return f"{label}: {' '.join(str(e) for e in errors)}"
+    return ""
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "kind_labels": KIND_LABELS,
+        "action_labels": ACTION_LABELS,
+        "likely_match": likely_match,
+    }
+
+
 @bp.get("/moderation")
 def queue() -> ResponseReturnValue:
-    abort(501)
+    user = _user()
+    form, letters = _filter_form(request.args, user)
+    can_moderate = may(user, Permission.MODERATE)
+    action_form = ModerateForm(formdata=None)
+    action_form.reason.choices = reason_choices(active_reasons() if can_moderate else [])
+    if not form.validate():
+        return render_template(
+            "staff/moderation/queue.html", form=form, page=None, signals=None,
+            action_form=action_form, can_moderate=can_moderate, letter=None, **_labels(),
+        ), 400  # fmt: skip
+    filters = form.to_filter(letters)
+    page = queue_page(user, filters, request.args.get("cursor"))
+    letter = next((x for x in letters if x.id == filters.letter_id), None)
+    signals = letter_signals(letter.id) if letter is not None else None
+    return render_template(
+        "staff/moderation/queue.html", form=form, page=page, signals=signals,
+        action_form=action_form, can_moderate=can_moderate, letter=letter, **_labels(),
+    )  # fmt: skip
 
 
 @bp.post("/signatures/moderate")
 def moderate() -> ResponseReturnValue:
-    abort(501)
+    user = _require_moderate()
+    form = ModerateForm()
+    back = _back(form.next.data)
+    if not form.validate():
+        flash(_first_error(form))
+        return redirect(back, 303)
+    try:
+        summary = moderation.moderate(
+            form.signature.data or [], ModerationAction(form.action.data), form.reason_text(), user
+        )
+    except ModerationError as error:
+        db.session.rollback()
+        flash(str(error))
+        return redirect(back, 303)
+    db.session.commit()
+    flash(summary.message())
+    return redirect(back, 303)
+
+
+@bp.post("/signatures/verify")
+def verify() -> ResponseReturnValue:
+    user = _require_moderate()
+    form = VerifyForm()
+    back = _back(form.next.data)
+    if not form.validate():
+        flash(_first_error(form))
+        return redirect(back, 303)
+    try:
+        verified = form.verified.data == "1"
+        summary = moderation.set_verified(form.signature.data or [], verified, user)
+    except ModerationError as error:
+        db.session.rollback()
+        flash(str(error))
+        return redirect(back, 303)
+    db.session.commit()
+    flash(summary.message())
+    return redirect(back, 303)
+
+
+def _render_bulk(
+    filters_form: QueueFilterForm,
+    letters: list[Letter],
+    form: BulkForm,
+    user: StaffUser,
+    status: int = 200,
+    problem: str = "",
+) -> ResponseReturnValue:
+    preview = moderation.preview_matching(user, filters_form.to_filter(letters))
+    form.expected.data = preview.count
+    return render_template(
+        "staff/moderation/bulk.html", filters_form=filters_form, form=form, preview=preview,
+        problem=problem, max_bulk=moderation.MAX_BULK, **_labels(),
+    ), status  # fmt: skip
+
+
+@bp.get("/moderation/bulk")
+def bulk_preview() -> ResponseReturnValue:
+    """What "apply to all matching" would do: the count and the first rows, and a confirm form."""
+    user = _require_moderate()
+    filters_form, letters = _filter_form(request.args, user)
+    form = BulkForm(formdata=None, data={k: request.args.get(k, "") for k in ("reason", "action")})
+    form.reason_other.data = request.args.get("reason_other", "")
+    form.reason.choices = reason_choices(active_reasons())
+    if not filters_form.validate() or form.action.data not in ACTION_LABELS:
+        abort(400)
+    return _render_bulk(filters_form, letters, form, user)
+
+
+@bp.post("/moderation/bulk")
+def bulk_apply() -> ResponseReturnValue:
+    user = _require_moderate()
+    filters_form, letters = _filter_form(request.form, user)
+    form = BulkForm()
+    form.reason.choices = reason_choices(active_reasons())
+    if not filters_form.validate():
+        abort(400)
+    if not form.validate():
+        return _render_bulk(filters_form, letters, form, user, 400, _first_error(form))
+    try:
+        summary = moderation.moderate_matching(
+            user,
+            filters_form.to_filter(letters),
+            ModerationAction(form.action.data),
+            form.reason_text(),
+            form.expected.data or 0,
+        )
+    except ModerationError as error:
+        db.session.rollback()
+        status = 409 if isinstance(error, moderation.MatchingChanged) else 400
+        return _render_bulk(filters_form, letters, form, user, status, str(error))
+    db.session.commit()
+    flash(summary.message())
+    return redirect(url_for("staff.moderation.queue", **filters_form.args()), 303)
