@@ -220,6 +220,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
         # The moderation queue's keyset pages and the signals of the last hour.
         Index("ix_signatures_letter_created", "letter_id", "created_at", "id"),
         Index("ix_signatures_letter_domain", "letter_id", "email_domain"),
+        # The all-letters queue, newest or oldest first.
+        Index("ix_signatures_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -101,8 +101,8 @@ def _withdraw(signature: Signature) -> Outcome:
     status = SignatureStatus(signature.status)
     if status is SignatureStatus.WITHDRAWN:
         return Outcome.ALREADY_WITHDRAWN
-    if status in (SignatureStatus.REJECTED, SignatureStatus.SPAM):
-        return Outcome.NOT_COUNTED
+    # Also from "rejected" or "spam": the signer's wish is final, so no later restore by
+    # staff can make the signature count again.
     signature.withdrawn_at = utcnow()
     set_status(signature, SignatureStatus.WITHDRAWN)
     return Outcome.WITHDRAWN
