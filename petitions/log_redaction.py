@@ -1,7 +1,8 @@
 """Keep email addresses and link tokens out of every log line.
 
 Access logs print request paths, and our confirmation, withdrawal and staff invitation paths carry
-tokens; messages may mention an address by mistake. The filter rewrites the record before any handler sees it.
+tokens; messages may mention an address by mistake. The filter rewrites the record before any
+handler sees it.
 """
 
 from __future__ import annotations

@@ -42,10 +42,12 @@ def _render_letter(letter: Letter, form: SignatureForm, status: int = 200) -> Re
         kind: letter_service.public_signatories(letter, kind, RECENT_SIGNATORIES).signatures
         for kind in SignatureKind
     }
+    text = letter.text_in(language)
     return render_template(
         "public/letter.html",
         letter=letter,
-        text=letter.text_in(language),
+        text=text,
+        text_changed_on=letter_service.text_changed_on(letter, text),
         form=form,
         recent=recent,
         is_open=letter.is_open(),

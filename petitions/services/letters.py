@@ -92,6 +92,17 @@ def letter_for_signing(slug: str) -> Letter | None:
     return _if_published(db.session.scalars(query).unique().one_or_none())
 
 
+def text_changed_on(letter: Letter, text: LetterText) -> datetime | None:
+    """When the shown text last replaced an earlier version of itself (earlier signers read
+    that one), or None if it is the first."""
+    replaced = [
+        t.superseded_at
+        for t in letter.texts
+        if t.language == text.language and t.superseded_at is not None
+    ]
+    return max(replaced, default=None)
+
+
 def _if_published(letter: Letter | None) -> Letter | None:
     """Drafts, and letters whose opening date has not come, are not shown to the public."""
     if letter is None or letter.effective_status() is LetterStatus.DRAFT:

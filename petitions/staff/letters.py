@@ -1,22 +1,163 @@
-"""Letters: create, edit texts and settings, change status; each letter's dashboard."""
+"""Letters: create, edit texts and settings, change status; each letter's dashboard.
+
+The area needs VIEW_LETTER (the blueprint's gate); each view checks its own permission on the
+letter it touches, so an organiser reaches only their own letters.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
 
-from petitions.services.access import Permission
+from petitions.extensions import db
+from petitions.models import Letter, LetterStatus
+from petitions.services import letter_editing, letter_stats
+from petitions.services.access import Permission, may
+from petitions.services.letter_editing import LetterEditError, StatusAction
+from petitions.services.svg_chart import Series, line_chart
 from petitions.staff.gate import require
+from petitions.staff.letter_forms import LetterForm, StatusForm, letter_form, letter_form_data
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
 bp.before_request(require(Permission.VIEW_LETTER))
 
+STATUS_DONE = {
+    LetterStatus.OPEN: _l("The letter is open for signatures."),
+    LetterStatus.CLOSED: _l("The letter is closed."),
+}
 
-@bp.get("/new")
+
+def _letter(slug: str, permission: Permission) -> Letter:
+    """The letter named in the URL (404 if none), if the staff member holds ``permission`` on it."""
+    letter = letter_editing.staff_letter(slug)
+    if letter is None:
+        abort(404)
+    if not may(current_user, permission, letter):
+        abort(403)
+    return letter
+
+
+def _languages() -> list[str]:
+    return list(current_app.config["LANGUAGES"])
+
+
+def _render_form(
+    form: LetterForm, letter: Letter | None, preview: bool = False, status: int = 200
+) -> tuple[str, int]:
+    return render_template(
+        "staff/letters/form.html",
+        form=form,
+        letter=letter,
+        preview=form.to_preview() if preview else None,
+        slug_locked=letter is not None and letter_editing.has_signatures(letter),
+    ), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
 def create() -> ResponseReturnValue:
-    abort(501)
+    if not may(current_user, Permission.CREATE_LETTER):
+        abort(403)
+    form = letter_form(_languages())
+    if request.method == "GET":
+        form.main_language.data = _languages()[0]
+    valid = form.validate_on_submit()
+    if form.preview.data and not form.csrf_token.errors:
+        return _render_form(form, None, preview=True)
+    if valid:
+        try:
+            letter_editing.create_letter(form.to_input(), by=current_user._get_current_object())
+        except LetterEditError as error:
+            db.session.rollback()
+            form.show_error(error)
+        else:
+            db.session.commit()
+            flash(_l("The letter is saved as a draft."))
+            return redirect(url_for(".dashboard", slug=form.slug.data), 303)
+    return _render_form(form, None, status=400 if request.method == "POST" else 200)
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit(slug: str) -> ResponseReturnValue:
+    letter = _letter(slug, Permission.EDIT_LETTER)
+    chooses_organisers = current_user.is_admin
+    organisers = letter_editing.active_organisers() if chooses_organisers else None
+    if request.method == "GET":
+        data = letter_form_data(letter, letter_editing.organiser_ids(letter))
+        form = letter_form(_languages(), organisers, data=data)
+    else:
+        form = letter_form(_languages(), organisers)
+    valid = form.validate_on_submit()
+    if form.preview.data and not form.csrf_token.errors:
+        return _render_form(form, letter, preview=True)
+    if valid:
+        try:
+            changed = letter_editing.edit_letter(
+                letter,
+                form.to_input(),
+                organisers=form.organisers.data if chooses_organisers else None,
+            )
+        except LetterEditError as error:
+            db.session.rollback()
+            form.show_error(error)
+        else:
+            db.session.commit()
+            flash(_l("Your changes are saved.") if changed else _l("Nothing was changed."))
+            return redirect(url_for(".dashboard", slug=form.slug.data), 303)
+    return _render_form(form, letter, status=400 if request.method == "POST" else 200)
+
+
+@bp.post("/<slug>/status")
+def status(slug: str) -> ResponseReturnValue:
+    letter = _letter(slug, Permission.EDIT_LETTER)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        new_status = letter_editing.change_status(letter, StatusAction(form.action.data))
+    except LetterEditError as error:
+        db.session.rollback()
+        flash(str(error))
+    else:
+        db.session.commit()
+        flash(STATUS_DONE[new_status])
+    return redirect(url_for(".dashboard", slug=slug), 303)
 
 
 @bp.get("/<slug>")
 def dashboard(slug: str) -> ResponseReturnValue:
-    abort(501)
+    letter = _letter(slug, Permission.VIEW_LETTER)
+    figures = letter_stats.letter_dashboard(letter)
+    return render_template(
+        "staff/letters/dashboard.html",
+        letter=letter,
+        figures=figures,
+        chart=_chart(figures.daily),
+    )
+
+
+def _chart(daily: letter_stats.DailySeries) -> Markup:
+    """The per-day chart with a description that says what it shows in words."""
+    created, confirmed = sum(daily.created), sum(daily.confirmed)
+    description = _(
+        "From %(start)s to %(end)s: %(created)s signatures submitted and %(confirmed)s "
+        "confirmed by email. The table below the chart gives the figure of each day.",
+        start=format_date(daily.days[0], "long"),
+        end=format_date(daily.days[-1], "long"),
+        created=format_decimal(created),
+        confirmed=format_decimal(confirmed),
+    )
+    return line_chart(
+        chart_id="per-day",
+        title=_("Signatures per day"),
+        description=description,
+        x_labels=[format_date(day, "d MMM") for day in daily.days],
+        series=[
+            Series(_("Submitted"), daily.created),
+            Series(_("Confirmed by email"), daily.confirmed),
+        ],
+    )
