@@ -222,6 +222,15 @@ class Signature(db.Model):  # type: ignore[name-defined]
         Index("ix_signatures_letter_domain", "letter_id", "email_domain"),
         # The all-letters queue, newest or oldest first.
         Index("ix_signatures_created", "created_at", "id"),
+        # The staff dashboard: confirmations per day, and the (few) hidden signatures.
+        Index("ix_signatures_letter_confirmed", "letter_id", "confirmed_at"),
+        Index(
+            "ix_signatures_letter_hidden",
+            "letter_id",
+            "kind",
+            postgresql_where=text("is_hidden"),
+            sqlite_where=text("is_hidden"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

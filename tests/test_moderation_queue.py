@@ -27,7 +27,7 @@ from test_moderation import (
 
 from petitions.extensions import db
 from petitions.models import Signature, utcnow
-from petitions.services.moderation import MAX_BULK
+from petitions.services.moderation_bulk import MAX_BULK
 from petitions.services.moderation_queue import likely_match, website_host
 
 ROW_ID = re.compile(r'name="signature" value="(\d+)" id="select-')

@@ -1,4 +1,4 @@
-"""Creating and editing letters: texts and their versions, addressees, settings, status, organisers.
+"""Creating and editing letters: texts and their versions, addressees, settings, organisers.
 
 A signature records the text its signer read (``Signature.text_id``), so once a letter has any
 signature a changed title or body becomes a new :class:`LetterText` row and the old one is only
@@ -9,7 +9,6 @@ Functions flush, never commit.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -75,20 +74,6 @@ class LetterInput:
     organisations_need_approval: bool = False
 
 
-class StatusAction(enum.StrEnum):
-    PUBLISH = "publish"
-    CLOSE = "close"
-    REOPEN = "reopen"
-
-
-# Each action: the status it starts from, the one it leads to, and why it cannot be done from
-# another. Delivering is not done here.
-_S = LetterStatus
-TRANSITIONS: dict[StatusAction, tuple[LetterStatus, LetterStatus, str]] = {
-    StatusAction.PUBLISH: (_S.DRAFT, _S.OPEN, _l("Only a draft can be published.")),
-    StatusAction.CLOSE: (_S.OPEN, _S.CLOSED, _l("Only an open letter can be closed.")),
-    StatusAction.REOPEN: (_S.CLOSED, _S.OPEN, _l("Only a closed letter can be reopened.")),
-}
 SETTINGS = ("main_language", "goal", "opens_at", "closes_at", "auto_close", "moderation",
             "organisations_need_approval")  # fmt: skip
 TEXT_FIELDS = ("title", "summary", "publisher", "body")
@@ -130,7 +115,7 @@ def organiser_ids(letter: Letter) -> list[int]:
     )
 
 
-def _locked(letter: Letter) -> Letter:
+def lock_letter(letter: Letter) -> Letter:
     """The letter read afresh under a row lock, so two editors' changes do not interleave."""
     return db.session.scalars(
         select(Letter)
@@ -231,7 +216,7 @@ def edit_letter(
 
     ``organisers`` (staff ids) is given only by those who may choose them (admins).
     """
-    letter = _locked(letter)
+    letter = lock_letter(letter)
     signed = has_signatures(letter)
     _check(data, letter, signed)
     changed = []
@@ -401,31 +386,3 @@ def set_organisers(letter: Letter, staff_ids: list[int]) -> bool:
         details={"from": before, "to": wanted},
     )
     return True
-
-
-# --- status --------------------------------------------------------------------------------------
-
-
-def change_status(letter: Letter, action: StatusAction) -> LetterStatus:
-    """Publish a draft, close an open letter, or reopen a closed one."""
-    letter = _locked(letter)
-    start, end, refusal = TRANSITIONS[action]
-    if letter.status != start:
-        raise LetterEditError(refusal)
-    if end is LetterStatus.OPEN and letter.auto_close and _past(letter.closes_at):
-        raise LetterEditError(
-            _l("The closing date has passed. Set a new closing date first, then try again.")
-        )
-    letter.status = end
-    letter.public_version += 1
-    audit.record(
-        "letter.status_changed",
-        obj=letter,
-        letter_id=letter.id,
-        details={"from": start.value, "to": end.value},
-    )
-    return end
-
-
-def _past(moment: datetime | None) -> bool:
-    return moment is not None and moment <= utcnow()

@@ -3,8 +3,8 @@
 Every action locks its rows first (in id order, so two requests never wait on each other in a
 circle) and reads them afresh, so when two moderators act on one signature at once the second
 sees what the first did: there is one final state, and both are in the audit trail. Status
-changes go through :func:`petitions.services.counters.set_status`, so the counters and the page
-cache follow in the same transaction.
+changes go through :func:`petitions.services.counters.set_statuses` (one UPDATE per letter), so
+the counters and the page cache follow in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,20 +18,16 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from petitions.extensions import db
 from petitions.models import Moderation, Signature, SignatureKind, SignatureStatus, utcnow
 from petitions.services import audit
 from petitions.services.access import Permission, may
 from petitions.services.counters import bump_public_version, set_statuses
-from petitions.services.moderation_queue import QueueFilter, first_matching, matching_clauses
 from petitions.staff_models import StaffUser
 
 MAX_IDS = 1_000  # explicit ids in one request
-MAX_BULK = 50_000  # signatures in one "apply to all matching"
-BULK_CHUNK = 500
-PREVIEW_ROWS = 20
 MAX_REASON = 300
 
 S = SignatureStatus
@@ -106,32 +102,6 @@ class TooManySignatures(ModerationError):
         super().__init__(_("At most %(limit)s signatures can be moderated at once.", limit=shown))
 
 
-class BulkTooLarge(ModerationError):
-    def __init__(self, count: int) -> None:
-        self.count = count
-        super().__init__(
-            _(
-                "%(count)s signatures match: more than %(limit)s cannot be changed in one go. "
-                "Narrow the filter (for example by date) and apply it in parts.",
-                count=format(count, ","),
-                limit=format(MAX_BULK, ","),
-            )
-        )
-
-
-class MatchingChanged(ModerationError):
-    """The filter matches another number of signatures than the preview showed."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        super().__init__(
-            _(
-                "The number of matching signatures changed to %(count)s. Check them again.",
-                count=count,
-            )
-        )
-
-
 @dataclass
 class ModerationSummary:
     action: str
@@ -173,7 +143,7 @@ def _checked_ids(ids: Iterable[int]) -> list[int]:
     return unique
 
 
-def _locked(ids: Sequence[int]) -> list[Signature]:
+def lock_signatures(ids: Sequence[int]) -> list[Signature]:
     """The rows, read afresh under ``FOR UPDATE`` in id order (no deadlock between requests)."""
     return list(
         db.session.scalars(
@@ -222,7 +192,7 @@ def _decide(signature: Signature, action: ModerationAction) -> tuple[S, bool] | 
     return (status, False) if hidden else Skip.NOTHING_TO_RESTORE
 
 
-def _apply(
+def apply_action(
     signatures: Iterable[Signature],
     action: ModerationAction,
     reason: str,
@@ -292,19 +262,19 @@ def moderate(
     """Act on up to :data:`MAX_IDS` signatures at once; returns what changed and what did not."""
     reason = checked_reason(action, reason)
     wanted = _checked_ids(ids)
-    signatures = _locked(wanted)
+    signatures = lock_signatures(wanted)
     summary = ModerationSummary(action)
     missing = len(wanted) - len(signatures)
     if missing:
         summary.skipped[Skip.NOT_FOUND] += missing
-    _apply(signatures, action, reason, actor, summary)
+    apply_action(signatures, action, reason, actor, summary)
     return summary
 
 
 def set_verified(ids: Iterable[int], verified: bool, actor: StaffUser) -> ModerationSummary:
     """Mark organisations as checked by staff (a badge on the public list), or undo it."""
     wanted = _checked_ids(ids)
-    signatures = _locked(wanted)
+    signatures = lock_signatures(wanted)
     action = "verified" if verified else "unverified"
     summary = ModerationSummary(action)
     if len(wanted) > len(signatures):
@@ -339,76 +309,5 @@ def set_verified(ids: Iterable[int], verified: bool, actor: StaffUser) -> Modera
             details=details,
         )
     bump_public_version(shown_changed)
-    db.session.flush()
-    return summary
-
-
-# --- everything matching a filter -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BulkPreview:
-    count: int
-    first: list[Signature]
-    too_large: bool
-
-
-def preview_matching(actor: StaffUser, filters: QueueFilter) -> BulkPreview:
-    """How many signatures a bulk action would touch, and the first of them."""
-    count = _count(actor, filters)
-    first = first_matching(actor, Permission.MODERATE, filters, PREVIEW_ROWS)
-    return BulkPreview(count, first, count > MAX_BULK)
-
-
-def _count(actor: StaffUser, filters: QueueFilter) -> int:
-    clauses = matching_clauses(actor, Permission.MODERATE, filters)
-    return int(db.session.scalar(select(func.count()).select_from(Signature).where(*clauses)))
-
-
-def moderate_matching(
-    actor: StaffUser,
-    filters: QueueFilter,
-    action: ModerationAction,
-    reason: str,
-    expected: int,
-) -> ModerationSummary:
-    """Act on every signature the filter matches, if that is still the number previewed.
-
-    The set is recomputed, and locked, in this write transaction; another count refuses the
-    whole action, so nobody rejects 5,000 signatures having looked at 500. Every row is locked
-    (keyset chunks in id order) before any counter is touched, as a signer's confirmation
-    locks its row before the letter's: the two never wait on each other in a circle.
-    """
-    reason = checked_reason(action, reason)
-    count = _count(actor, filters)
-    if count > MAX_BULK:
-        raise BulkTooLarge(count)
-    clauses = matching_clauses(actor, Permission.MODERATE, filters)
-    ids: list[int] = []
-    while chunk := db.session.scalars(
-        select(Signature.id)
-        .where(*clauses, Signature.id > (ids[-1] if ids else 0))
-        .order_by(Signature.id)
-        .limit(BULK_CHUNK)
-        .with_for_update()
-    ).all():
-        ids.extend(chunk)
-    if len(ids) != expected:
-        raise MatchingChanged(len(ids))
-    summary = ModerationSummary(action)
-    for start in range(0, len(ids), BULK_CHUNK):
-        _apply(_locked(ids[start : start + BULK_CHUNK]), action, reason, actor, summary)
-    audit.record(
-        "signature.bulk",
-        letter_id=filters.letter_id,
-        actor=actor,
-        details={
-            "filters": filters.audit_details(),
-            "action": action.value,
-            "count": len(ids),
-            "reason": reason,
-            **summary.as_details(),
-        },
-    )
     db.session.flush()
     return summary

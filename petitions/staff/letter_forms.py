@@ -45,9 +45,9 @@ from petitions.services.letter_editing import (
     AddresseeInput,
     LetterEditError,
     LetterInput,
-    StatusAction,
     TextInput,
 )
+from petitions.services.letter_status import StatusAction
 from petitions.services.text_input import normalise, refused_characters
 from petitions.staff_models import StaffUser
 

@@ -16,9 +16,10 @@ from markupsafe import Markup
 
 from petitions.extensions import db
 from petitions.models import Letter, LetterStatus
-from petitions.services import letter_editing, letter_stats
+from petitions.services import letter_editing, letter_stats, letter_status
 from petitions.services.access import Permission, may
-from petitions.services.letter_editing import LetterEditError, StatusAction
+from petitions.services.letter_editing import LetterEditError
+from petitions.services.letter_status import StatusAction
 from petitions.services.svg_chart import Series, line_chart
 from petitions.staff.gate import require
 from petitions.staff.letter_forms import LetterForm, StatusForm, letter_form, letter_form_data
@@ -118,7 +119,7 @@ def status(slug: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     try:
-        new_status = letter_editing.change_status(letter, StatusAction(form.action.data))
+        new_status = letter_status.change_status(letter, StatusAction(form.action.data))
     except LetterEditError as error:
         db.session.rollback()
         flash(str(error))

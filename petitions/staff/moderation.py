@@ -16,7 +16,7 @@ from flask_login import current_user
 from petitions.extensions import db
 from petitions.i18n import current_language
 from petitions.models import Letter
-from petitions.services import moderation
+from petitions.services import moderation, moderation_bulk
 from petitions.services.access import Permission, may
 from petitions.services.moderation import ModerationAction, ModerationError
 from petitions.services.moderation_queue import (
@@ -155,11 +155,11 @@ def _render_bulk(
     status: int = 200,
     problem: str = "",
 ) -> ResponseReturnValue:
-    preview = moderation.preview_matching(user, filters_form.to_filter(letters))
+    preview = moderation_bulk.preview_matching(user, filters_form.to_filter(letters))
     form.expected.data = preview.count
     return render_template(
         "staff/moderation/bulk.html", filters_form=filters_form, form=form, preview=preview,
-        problem=problem, max_bulk=moderation.MAX_BULK, **_labels(),
+        problem=problem, max_bulk=moderation_bulk.MAX_BULK, **_labels(),
     ), status  # fmt: skip
 
 
@@ -187,7 +187,7 @@ def bulk_apply() -> ResponseReturnValue:
     if not form.validate():
         return _render_bulk(filters_form, letters, form, user, 400, _first_error(form))
     try:
-        summary = moderation.moderate_matching(
+        summary = moderation_bulk.moderate_matching(
             user,
             filters_form.to_filter(letters),
             ModerationAction(form.action.data),
@@ -196,7 +196,7 @@ def bulk_apply() -> ResponseReturnValue:
         )
     except ModerationError as error:
         db.session.rollback()
-        status = 409 if isinstance(error, moderation.MatchingChanged) else 400
+        status = 409 if isinstance(error, moderation_bulk.MatchingChanged) else 400
         return _render_bulk(filters_form, letters, form, user, status, str(error))
     db.session.commit()
     flash(summary.message())
