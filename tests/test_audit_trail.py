@@ -280,3 +280,20 @@ def test_no_event_holds_a_password_a_token_or_a_signers_email(app, client, staff
         stored = repr([(e.action, e.object_type, e.details, e.actor_email) for e in events])
     for secret in (signer, token, password, "a wrong password that is secret"):
         assert secret not in stored
+
+
+def test_every_recorded_action_has_a_readable_label():
+    """Admins read labels, not codes: each action the code records has one."""
+    import re
+    from pathlib import Path
+
+    from petitions.services.audit import ACTION_LABELS
+    from petitions.services.moderation import ModerationAction
+
+    package = Path(__file__).resolve().parent.parent / "petitions"
+    source = "\n".join(p.read_text() for p in package.rglob("*.py"))
+    literal = set(re.findall(r'audit\.record\(\s*"([a-z_.]+)"', source))
+    assert {"login.ok", "letter.created", "staff.invited"} <= literal
+    recorded = literal | {f"signature.{a.value}" for a in ModerationAction}
+    recorded |= {"signature.verified", "signature.unverified"}
+    assert recorded - set(ACTION_LABELS) == set()

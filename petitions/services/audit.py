@@ -55,6 +55,19 @@ ACTION_LABELS = {
     "reason.moved": _l("Reason moved"),
     "reason.deactivated": _l("Reason deactivated"),
     "reason.activated": _l("Reason activated"),
+    "letter.created": _l("Letter created"),
+    "letter.edited": _l("Letter edited"),
+    "letter.text_versioned": _l("New text version"),
+    "letter.status_changed": _l("Letter status changed"),
+    "letter.organisers_changed": _l("Letter's organisers changed"),
+    "signature.approve": _l("Signature approved"),
+    "signature.reject": _l("Signature rejected"),
+    "signature.spam": _l("Signature marked as spam"),
+    "signature.hide": _l("Signature hidden"),
+    "signature.restore": _l("Signature restored"),
+    "signature.verified": _l("Organisation verified"),
+    "signature.unverified": _l("Organisation no longer verified"),
+    "signature.bulk": _l("Action on all matching signatures"),
 }
 
 # Readable names of the tables events point at.

@@ -79,8 +79,10 @@ def line_chart(
         )
     every = max(1, math.ceil(points / MAX_X_LABELS))
     for index in range(0, points, every):
+        # The last label ends at its point, so it stays inside the picture.
+        anchor = "end" if index == points - 1 and points > 1 else "middle"
         parts.append(
-            f'<text x="{x_at(index):.1f}" y="{HEIGHT - 10}" text-anchor="middle" '
+            f'<text x="{x_at(index):.1f}" y="{HEIGHT - 10}" text-anchor="{anchor}" '
             f'fill="{INK}">{escape(x_labels[index])}</text>'
         )
     for number, one in enumerate(series):
