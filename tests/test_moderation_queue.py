@@ -269,9 +269,11 @@ def test_signals_of_one_letter_link_to_the_filtered_queue(app, moderator):
     assert "old.example" not in html.split("Top email domains")[1].split("</ul>")[0]
     assert "4 signatures" in html
     hours = re.findall(
-        r'<td class="num">(\d+)</td>', html.split("per hour")[1].split("</table>")[0]
+        r'<td class="num">(\d+)</td>',
+        html.split("Signatures created per hour")[1].split("</table>")[0],
     )
     assert len(hours) == 24 and hours[-1] == "5" and hours[-4] == "1"
+    assert "at most 5 in one hour" in html
     # Following a signal leads to exactly those signatures.
     assert len(shown_ids(moderator, f"letter={G20}&q=ip:deadbeefcafe0001")) == 4
     assert "Signals" not in moderator.get("/staff/moderation").get_data(as_text=True)
