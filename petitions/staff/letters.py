@@ -122,7 +122,7 @@ def status(slug: str) -> ResponseReturnValue:
         new_status = letter_status.change_status(letter, StatusAction(form.action.data))
     except LetterEditError as error:
         db.session.rollback()
-        flash(str(error))
+        flash(str(error), "error")
     else:
         db.session.commit()
         flash(STATUS_DONE[new_status])

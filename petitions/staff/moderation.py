@@ -112,7 +112,7 @@ def moderate() -> ResponseReturnValue:
     form = ModerateForm()
     back = _back(form.next.data)
     if not form.validate():
-        flash(_first_error(form))
+        flash(_first_error(form), "error")
         return redirect(back, 303)
     try:
         summary = moderation.moderate(
@@ -120,7 +120,7 @@ def moderate() -> ResponseReturnValue:
         )
     except ModerationError as error:
         db.session.rollback()
-        flash(str(error))
+        flash(str(error), "error")
         return redirect(back, 303)
     db.session.commit()
     flash(summary.message())
@@ -133,14 +133,14 @@ def verify() -> ResponseReturnValue:
     form = VerifyForm()
     back = _back(form.next.data)
     if not form.validate():
-        flash(_first_error(form))
+        flash(_first_error(form), "error")
         return redirect(back, 303)
     try:
         verified = form.verified.data == "1"
         summary = moderation.set_verified(form.signature.data or [], verified, user)
     except ModerationError as error:
         db.session.rollback()
-        flash(str(error))
+        flash(str(error), "error")
         return redirect(back, 303)
     db.session.commit()
     flash(summary.message())
