@@ -353,3 +353,19 @@ def test_invitation_tokens_are_redacted_from_logs():
 
     line = '"GET /staff/invitations/Zx8_-k2LmQ HTTP/1.1" 200 -'
     assert redact(line) == '"GET /staff/invitations/[token] HTTP/1.1" 200 -'
+
+
+def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(make_app, make_staff):
+    app = make_app(STAFF_IDLE_TIMEOUT=60)
+    staff = app.test_client()
+    login(staff, make_staff("moderator"))
+    page = staff.get("/staff/moderation?status=confirmed").get_data(as_text=True)
+    with staff.session_transaction() as session:
+        session["staff_seen"] -= 61
+    answer = staff.post(
+        "/staff/signatures/moderate",
+        data={"csrf_token": csrf_token(page), "action": "hide", "signature": "1"},
+        headers={"Referer": "http://localhost/staff/moderation?status=confirmed"},
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == ("/staff/login?next=/staff/moderation?status%3Dconfirmed")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -23,18 +24,30 @@ OPEN_ENDPOINTS = frozenset({"staff.auth.login", "staff.auth.accept_invitation"})
 SEEN_KEY = "staff_seen"
 
 
+def _to_login() -> ResponseReturnValue:
+    """The login page, then back here; after a form post, back to the page that held the form
+    (a POST-only address cannot be reopened with GET)."""
+    if request.method == "GET":
+        back = request.full_path.rstrip("?")
+    else:
+        referrer = urlsplit(request.referrer or "")
+        same_site = referrer.netloc == request.host
+        back = referrer.path + (f"?{referrer.query}" if referrer.query else "") if same_site else ""
+    return redirect(url_for("staff.auth.login", next=back or None))
+
+
 def require_session() -> ResponseReturnValue | None:
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
-        return redirect(url_for("staff.auth.login", next=request.full_path.rstrip("?")))
+        return _to_login()
     now = int(time.time())
     seen = session.get(SEEN_KEY, 0)
     if now - seen > current_app.config["STAFF_IDLE_TIMEOUT"]:
         logout_user()
         session.pop(SEEN_KEY, None)
         flash(_l("You were signed out after a while without activity. Please sign in again."))
-        return redirect(url_for("staff.auth.login", next=request.full_path.rstrip("?")))
+        return _to_login()
     session[SEEN_KEY] = now
     return None
 
