@@ -103,3 +103,37 @@ def test_albanian_form_errors(client):
     assert "This does not look like a valid email address." not in page
     catalog = sq_catalog()
     assert catalog["This does not look like a valid email address."].string in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/staff/",
+        "/staff/moderation",
+        f"/staff/moderation?letter={G20}",
+        "/staff/accounts",
+        "/staff/reasons",
+        "/staff/audit",
+        "/staff/letters/new",
+        f"/staff/letters/{G20}",
+        "/staff/account/password",
+    ],
+)
+def test_albanian_staff_pages_hold_no_english_ui_text(staff_client, path):
+    staff = staff_client("admin")
+    staff.get("/staff/?lang=sq")
+    page = staff.get(path).get_data(as_text=True)
+    assert '<html lang="sq">' in page
+    leaked = [phrase for phrase in english_phrases() if phrase in page]
+    assert leaked == []
+
+
+def test_form_errors_from_wtforms_speak_albanian(client):
+    from conftest import csrf_token
+
+    page = client.get("/staff/login?lang=sq").get_data(as_text=True)
+    answer = client.post("/staff/login", data={"csrf_token": csrf_token(page)})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "Kjo fushë është e detyrueshme." in html
+    assert "This field is required." not in html

@@ -9,13 +9,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select, html_params
 
+from petitions.form_messages import TranslatedForm
 from petitions.models import SignatureKind
 from petitions.services.signing import CONSENT_LABEL, SignatureInput
 from petitions.services.text_input import (
@@ -73,7 +73,7 @@ class PlainText:
         self.multiline = multiline
         self.no_links = no_links
 
-    def __call__(self, form: FlaskForm, field: Any) -> None:
+    def __call__(self, form: TranslatedForm, field: Any) -> None:
         value = field.data or ""
         if refused_characters(value, self.multiline):
             raise ValidationError(_l("This contains invisible control characters; remove them."))
@@ -87,7 +87,7 @@ def _length(field: str) -> Length:
     )
 
 
-class SignatureForm(FlaskForm):
+class SignatureForm(TranslatedForm):
     class Meta:
         csrf_field_name = "csrf_token"
 
@@ -208,7 +208,7 @@ class SignatureForm(FlaskForm):
         )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(TranslatedForm):
     """The one button behind an emailed link: mail scanners open links, they do not press it."""
 
     class Meta:

@@ -11,6 +11,7 @@ from flask import Blueprint, Flask
 
 from petitions.extensions import login_manager
 from petitions.services.access import Permission, may
+from petitions.services.audit import action_label
 from petitions.staff import admin, auth, home, letters, moderation
 from petitions.staff.gate import load_staff_user, no_store, require_session
 
@@ -29,4 +30,4 @@ def init_staff(app: Flask) -> None:
 
     @app.context_processor
     def staff_context() -> dict[str, object]:
-        return {"may": may, "Permission": Permission}
+        return {"may": may, "Permission": Permission, "action_label": action_label}

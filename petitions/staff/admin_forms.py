@@ -10,11 +10,11 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
+from petitions.form_messages import TranslatedForm
 from petitions.services.audit import ACTION_PREFIXES, AuditFilter
 from petitions.services.moderation_reasons import MAX_LENGTH, Direction
 from petitions.staff_models import Role
@@ -31,11 +31,11 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class ActionForm(FlaskForm):
+class ActionForm(TranslatedForm):
     """A button that changes one thing named by the URL; only the CSRF token travels."""
 
 
-class InviteForm(FlaskForm):
+class InviteForm(TranslatedForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)], filters=[_strip])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.ORGANISER.value)
     letters = SelectMultipleField(
@@ -48,15 +48,15 @@ class InviteForm(FlaskForm):
     language = SelectField(_l("Language of the invitation email"))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(TranslatedForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
-class LettersForm(FlaskForm):
+class LettersForm(TranslatedForm):
     letters = SelectMultipleField(_l("Letters"), coerce=int)
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(TranslatedForm):
     text = StringField(
         _l("Reason"),
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
@@ -64,7 +64,7 @@ class ReasonForm(FlaskForm):
     )
 
 
-class MoveForm(FlaskForm):
+class MoveForm(TranslatedForm):
     direction = StringField(validators=[AnyOf([d.value for d in Direction])])
 
 
@@ -74,7 +74,7 @@ ACTION_CHOICES = [
 ]
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(TranslatedForm):
     """The trail's filters: a GET form (no CSRF token), so a filtered view is a link."""
 
     class Meta:

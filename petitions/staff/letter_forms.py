@@ -14,7 +14,6 @@ from datetime import UTC
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -39,6 +38,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from petitions.form_messages import TranslatedForm, TranslatedSubform
 from petitions.i18n import LANGUAGE_NAMES
 from petitions.models import Letter, Moderation
 from petitions.services.letter_editing import (
@@ -72,7 +72,7 @@ def _tidy(value: str | None) -> str:
     return normalise((value or "").replace("\r\n", "\n"))
 
 
-class LanguageTextForm(Form):
+class LanguageTextForm(TranslatedSubform):
     """One language's text (no CSRF token of its own: it lives inside the letter form)."""
 
     title = StringField(_l("Title"), filters=[_tidy], validators=[Length(max=200), _no_controls()])
@@ -111,7 +111,7 @@ MODERATION_CHOICES = [
 ]
 
 
-class LetterForm(FlaskForm):
+class LetterForm(TranslatedForm):
     """Subclasses made by :func:`letter_form_class` add one ``text_<language>`` per language."""
 
     LANGUAGES: tuple[str, ...] = ()
@@ -380,5 +380,5 @@ def _addressee_lines(letter: Letter, language: str) -> str:
     return "\n".join(lines)
 
 
-class StatusForm(FlaskForm):
+class StatusForm(TranslatedForm):
     action = StringField(validators=[AnyOf([action.value for action in StatusAction])])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     Field,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from petitions.form_messages import TranslatedForm
 from petitions.models import Letter, SignatureKind, SignatureStatus
 from petitions.services.moderation import ModerationAction
 from petitions.services.moderation_queue import MAX_ID, QueueFilter, Sort, YesNo
@@ -72,7 +72,7 @@ class IdListField(Field):
             self.data.append(int(raw))
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(TranslatedForm):
     """The queue's filters; read from the query string (or from a bulk form's hidden fields)."""
 
     class Meta:
@@ -185,7 +185,7 @@ class _ReasonMixin:
         return picked
 
 
-class ModerateForm(_ReasonMixin, FlaskForm):
+class ModerateForm(_ReasonMixin, TranslatedForm):
     action = SelectField(
         _l("Action"),
         choices=[SelectChoice(a.value, label) for a, label in ACTION_LABELS.items()],
@@ -195,7 +195,7 @@ class ModerateForm(_ReasonMixin, FlaskForm):
     next = HiddenField()
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(TranslatedForm):
     verified = SelectField(
         _l("Verified"),
         choices=[SelectChoice("1", _l("Verified")), SelectChoice("0", _l("Not verified"))],
@@ -204,7 +204,7 @@ class VerifyForm(FlaskForm):
     next = HiddenField()
 
 
-class BulkForm(_ReasonMixin, FlaskForm):
+class BulkForm(_ReasonMixin, TranslatedForm):
     """The action on everything a filter matches; ``expected`` is the count the preview showed."""
 
     action = SelectField(
