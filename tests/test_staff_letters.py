@@ -334,6 +334,22 @@ def test_editing_an_unsigned_text_changes_it_in_place(app, staff_client):
     assert events(app, "letter.text_versioned") == []
 
 
+def test_a_published_letter_is_versioned_even_before_its_first_signature(app, staff_client):
+    """Signing does not wait for an editor: once open, a signature may arrive at any moment,
+    so a changed text never replaces, in place, a text someone may be reading and signing."""
+    staff = staff_client("organiser")
+    assert submit(staff, "/staff/letters/new").status_code == 303
+    assert change_status(staff, NEW, "publish").status_code == 303
+    before = load(app, NEW).texts[0]
+    assert post_edit(staff, NEW, **{"text_en-title": "A new title"}).status_code == 303
+    texts = {t.id: t for t in load(app, NEW).texts}
+    assert texts[before.id].superseded_at is not None
+    assert texts[before.id].title == before.title
+    [current] = [t for t in texts.values() if t.superseded_at is None]
+    assert current.title == "A new title"
+    assert len(events(app, "letter.text_versioned")) == 1
+
+
 def test_saving_an_unchanged_form_changes_nothing(app, staff_client):
     staff = staff_client("admin")
     before = load(app, INCLUSIVE)

@@ -1,10 +1,10 @@
 """Creating and editing letters: texts and their versions, addressees, settings, organisers.
 
-A signature records the text its signer read (``Signature.text_id``), so once a letter has any
-signature a changed title or body becomes a new :class:`LetterText` row and the old one is only
-marked superseded; before that, texts are simply edited in place. Every change here is audited in
-the same transaction and bumps ``Letter.public_version`` (the public page cache keys on it).
-Functions flush, never commit.
+A signature records the text its signer read (``Signature.text_id``), so once a letter is
+published (or has any signature) a changed title or body becomes a new :class:`LetterText` row
+and the old one is only marked superseded; a draft's texts are simply edited in place. Every
+change here is audited in the same transaction and bumps ``Letter.public_version`` (the public
+page cache keys on it). Functions flush, never commit.
 """
 
 from __future__ import annotations
@@ -218,6 +218,10 @@ def edit_letter(
     """
     letter = lock_letter(letter)
     signed = has_signatures(letter)
+    # Once published, a letter may gain a signature at any moment (signing does not wait for
+    # this lock), so its texts are versioned from then on, signed or not: no signer can ever
+    # have read a text that is then changed in place. A draft takes no signatures.
+    versioned = signed or letter.status != LetterStatus.DRAFT
     _check(data, letter, signed)
     changed = []
     if data.slug != letter.slug:
@@ -226,7 +230,7 @@ def edit_letter(
     changed += _apply_settings(letter, data)
     versions = []
     for language, text in data.texts.items():
-        text_changes, version = _write_text(letter, language, text, signed)
+        text_changes, version = _write_text(letter, language, text, versioned)
         changed += text_changes
         if version is not None:
             versions.append(version)
