@@ -13,7 +13,8 @@ import re
 _TOKEN_PATH = re.compile(r"/(confirm|withdraw|invitations)/[^\s/?\"']+")
 # An itsdangerous token on its own (payload.timestamp.signature), wherever a log cuts it out.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+")
+# Also as URL-encoded in access logs (a GET form's "@" arrives as %40, inside ?next= as %2540).
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+(?:@|%40|%2540)[\w-]+(\.[\w-]+)+", re.IGNORECASE)
 LOGGERS = ("", "werkzeug", "petitions", "gunicorn.access", "gunicorn.error", "flask.app")
 
 

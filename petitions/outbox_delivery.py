@@ -108,10 +108,17 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(ceiling, base * 2 ** max(0, attempts - 1)))
 
 
+# What a sent or abandoned email keeps: not its bodies, whose links (confirmation, withdrawal,
+# staff invitation) would otherwise stay usable by anyone reading a copy of the database.
+FORGET_BODIES = {"text_body": "", "html_body": ""}
+
+
 def _record(claim: Claim, email_ids: list[int], **values: object) -> None:
     """Write an outcome, only for rows this round still holds."""
     if not email_ids:
         return
+    if values.get("status") in (OutboxStatus.SENT, OutboxStatus.FAILED):
+        values = {**values, **FORGET_BODIES}
     with write_intent():
         db.session.execute(
             update(OutboxEmail)

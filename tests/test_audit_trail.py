@@ -297,3 +297,24 @@ def test_every_recorded_action_has_a_readable_label():
     recorded = literal | {f"signature.{a.value}" for a in ModerationAction}
     recorded |= {"signature.verified", "signature.unverified"}
     assert recorded - set(ACTION_LABELS) == set()
+
+
+def test_addresses_typed_into_free_text_never_reach_the_trail(app, staff_client):
+    """A reason or a search is free text: an address typed there is redacted on the way in."""
+    from conftest import csrf_token
+
+    moderator = staff_client("moderator")
+    page = moderator.get("/staff/moderation").get_data(as_text=True)
+    moderator.post(
+        "/staff/signatures/moderate",
+        data={"csrf_token": csrf_token(page), "action": "hide", "signature": "1",
+              "reason": "asked by ana.hoxha@example.org"},
+    )  # fmt: skip
+    with app.app_context():
+        from petitions.services import audit
+
+        audit.record("reason.created", details={"text": "x", "nested": ["b@example.org"]})
+        db.session.commit()
+        stored = " ".join(repr(e.details) for e in db.session.scalars(select(AuditEvent)))
+    assert "example.org" not in stored
+    assert "[email]" in stored

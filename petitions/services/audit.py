@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from petitions.client_address import client_ip_hash
 from petitions.extensions import db
+from petitions.log_redaction import redact
 from petitions.models import utcnow
 from petitions.staff_models import AuditEvent, StaffUser
 
@@ -47,6 +48,7 @@ ACTION_LABELS = {
     "staff.role_changed": _l("Role changed"),
     "staff.letters_changed": _l("Organiser's letters changed"),
     "staff.password_changed": _l("Password changed"),
+    "staff.password_change_refused": _l("Password change refused (wrong current password)"),
     "staff.invited": _l("Invitation sent"),
     "staff.invitation_accepted": _l("Invitation accepted"),
     "staff.invitation_revoked": _l("Invitation revoked"),
@@ -99,10 +101,12 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event; ``actor`` defaults to the logged-in staff member, if any."""
-    details = dict(details or {})
-    leaked = FORBIDDEN_KEYS & set(details)
+    leaked = FORBIDDEN_KEYS & set(details or {})
     if leaked:
         raise ValueError(f"the audit trail does not take {sorted(leaked)}")
+    # Free text (a reason, a search) may hold an address or a token typed by a person: the trail
+    # cannot be cleaned later, so it never takes them in.
+    details = _redacted(dict(details or {}))
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user._get_current_object()  # type: ignore[attr-defined]
     event = AuditEvent(
@@ -118,6 +122,16 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
