@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 
 from petitions.client_address import client_address
@@ -19,10 +19,15 @@ LIMITED_ENDPOINTS = ("public.sign", "public.renew")
 
 
 LOGIN_ENDPOINT = "staff.auth.login"
+CHANGE_PASSWORD_ENDPOINT = "staff.auth.change_password"  # noqa: S105 (an endpoint name)
 
 
 def _sign_rate_limit() -> str:
     return str(current_app.config["SIGN_RATE_LIMIT"])
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code != 303
 
 
 def _login_account() -> str:
@@ -39,14 +44,23 @@ def init_rate_limits(app: Flask) -> Limiter:
         app.view_functions[endpoint] = limiter.limit(_sign_rate_limit, methods=["POST"])(view)
     # Password guessing: limited per address, and per account whatever address tries it.
     login = app.view_functions[LOGIN_ENDPOINT]
+    # Only failures count, so a person who signs in often never meets the limits.
     login = limiter.limit(
-        lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]), methods=["POST"]
+        lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]),
+        methods=["POST"],
+        deduct_when=_failed,
     )(login)
     login = limiter.limit(
         lambda: str(current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"]),
         key_func=_login_account,
         methods=["POST"],
+        deduct_when=_failed,
     )(login)
     app.view_functions[LOGIN_ENDPOINT] = login
+    # Changing the password asks for the current one: guessing it is limited like a login.
+    change = app.view_functions[CHANGE_PASSWORD_ENDPOINT]
+    app.view_functions[CHANGE_PASSWORD_ENDPOINT] = limiter.limit(
+        lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]), methods=["POST"]
+    )(change)
     app.extensions["petitions.limiter"] = limiter
     return limiter

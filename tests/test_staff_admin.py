@@ -534,3 +534,35 @@ def test_admin_pages_are_never_cached(staff_client):
     admin = staff_client("admin")
     for url in ("/staff/accounts", "/staff/reasons", "/staff/audit"):
         assert admin.get(url).headers["Cache-Control"] == "no-store"
+
+
+def test_an_invitation_dies_with_its_inviters_account(app, staff_client, make_staff):
+    """A hijacked admin session cannot leave a way back in: disable the admin, and their
+    pending invitations open nothing."""
+    admin = staff_client("admin")
+    link = path_of(INVITE_LINK.findall(invite(admin, "door@example.org", "admin").get_data(
+        as_text=True))[0])  # fmt: skip
+    assert app.test_client().get(link).status_code == 200
+    with app.app_context():
+        inviter = db.session.scalar(select(StaffInvitation)).invited_by_id
+        db.session.get(StaffUser, inviter).is_active = False
+        db.session.commit()
+    assert app.test_client().get(link).status_code == 404
+
+
+def test_an_organiser_who_changes_role_leaves_their_letters(app, staff_client, make_staff):
+    admin = staff_client("admin")
+    email = make_staff("organiser", letters=(G20,))
+    user = staff_id(app, email)
+    for role in ("moderator", "organiser"):
+        answer = submit(
+            admin, "/staff/accounts", f"/staff/accounts/{user}/role",
+            **{f"role-{user}-role": role},
+        )  # fmt: skip
+        assert answer.status_code == 303
+    with app.app_context():
+        assert db.session.get(StaffUser, user).letters == []
+        changed = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "staff.letters_changed")
+        )
+        assert changed.details["to"] == []

@@ -224,8 +224,9 @@ def test_changing_the_password_ends_other_sessions(app, make_staff):
     new = "a brand new staff password"
     answer = laptop.post(
         "/staff/account/password",
-        data={"csrf_token": csrf_token(page), "password": new, "password_again": new},
-    )
+        data={"csrf_token": csrf_token(page), "password": new, "password_again": new,
+              "current_password": STAFF_PASSWORD},
+    )  # fmt: skip
     assert answer.status_code == 303
     assert laptop.get("/staff/").status_code == 200
     assert phone.get("/staff/").status_code == 302
@@ -369,3 +370,48 @@ def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(make_app, 
     )
     assert answer.status_code == 302
     assert answer.headers["Location"] == ("/staff/login?next=/staff/moderation?status%3Dconfirmed")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '"GET /staff/moderation?q=ana.hoxha%40example.org HTTP/1.1" 200',
+        '"GET /staff/login?next=/staff/moderation?q%3Dana.hoxha%2540example.org HTTP/1.1" 200',
+        '"http://host/staff/moderation?q=Ana.Hoxha%40Example.ORG"',
+    ],
+)
+def test_encoded_addresses_in_access_logs_are_redacted(line):
+    from petitions.log_redaction import redact
+
+    assert "hoxha" not in redact(line).lower()
+    assert "[email]" in redact(line)
+
+
+def test_changing_the_password_needs_the_current_one(app, make_staff):
+    """A session alone (an unattended browser) cannot take the account over."""
+    email = make_staff("admin")
+    staff = app.test_client()
+    login(staff, email)
+    page = staff.get("/staff/account/password").get_data(as_text=True)
+    new = "a brand new staff password"
+    answer = staff.post(
+        "/staff/account/password",
+        data={"csrf_token": csrf_token(page), "password": new, "password_again": new,
+              "current_password": "not my current password"},
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert "Your current password is not right." in answer.get_data(as_text=True)
+    assert login(app.test_client(), email).status_code == 303  # the old password still works
+    assert login(app.test_client(), email, password=new).status_code == 400
+    assert "staff.password_change_refused" in [action for action, _ in audit_actions(app)]
+
+
+def test_successful_logins_do_not_use_up_the_limit(make_app, make_staff):
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT_ADDRESS="2 per minute",
+        LOGIN_RATE_LIMIT_ACCOUNT="2 per minute",
+    )
+    email = make_staff("admin")
+    for _ in range(4):
+        assert login(app.test_client(), email).status_code == 303

@@ -138,6 +138,9 @@ def set_role(user: StaffUser, role: Role, by: StaffUser) -> bool:
     if user.role == role:
         return False
     audit.record("staff.role_changed", obj=user, details={"from": user.role, "to": str(role)})
+    if user.role == Role.ORGANISER:
+        # Letters given to an organiser do not wait, unseen, for the role to come back.
+        set_letters(user, [])
     user.role = role
     end_sessions(user)
     return True
@@ -161,7 +164,11 @@ def set_organiser_letters(user: StaffUser, letters: list[Letter]) -> bool:
     return set_letters(user, letters)
 
 
-def change_password(user: StaffUser, password: str) -> None:
+def change_password(user: StaffUser, password: str, current: str) -> None:
+    """A new password, given the current one; every other session of the account ends."""
+    if not verify_password(user.password_hash, current):
+        audit.record("staff.password_change_refused", obj=user)
+        raise StaffError(_l("Your current password is not right."))
     check_new_password(password, user.email)
     user.password_hash = hash_password(password)
     end_sessions(user)
@@ -225,6 +232,11 @@ def open_invitation(token: str) -> StaffInvitation | None:
     if invitation is None or invitation.used_at or invitation.revoked_at:
         return None
     if invitation.expires_at <= utcnow():
+        return None
+    # An invitation speaks for the admin who sent it: it dies with their account or their role,
+    # so a hijacked admin session cannot leave a way back in once the admin is disabled.
+    inviter = db.session.get(StaffUser, invitation.invited_by_id or 0)
+    if inviter is None or not inviter.is_active or inviter.role != Role.ADMIN:
         return None
     return invitation
 

@@ -12,7 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from petitions.extensions import db
 from petitions.services import staff_accounts
 from petitions.services.passwords import PasswordRejected
-from petitions.staff.forms import LoginForm, NewPasswordForm
+from petitions.staff.forms import ChangePasswordForm, LoginForm, NewPasswordForm
 from petitions.staff.safe_redirect import safe_next
 from petitions.staff_models import StaffUser
 
@@ -80,11 +80,16 @@ def accept_invitation(token: str) -> ResponseReturnValue:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password() -> ResponseReturnValue:
-    form = NewPasswordForm()
+    form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()  # type: ignore[attr-defined]
         try:
-            staff_accounts.change_password(user, form.password.data or "")
+            staff_accounts.change_password(
+                user, form.password.data or "", form.current_password.data or ""
+            )
+        except staff_accounts.StaffError as error:
+            db.session.commit()  # the refusal stays in the audit trail
+            form.current_password.errors = [str(error)]
         except PasswordRejected as error:
             form.password.errors = [str(error)]
         else:

@@ -28,3 +28,11 @@ class NewPasswordForm(TranslatedForm):
             EqualTo("password", message=_l("The two passwords are not the same.")),
         ],
     )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """A session alone (an unattended browser) must not be enough to take over the account."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=1024)]
+    )
