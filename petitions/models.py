@@ -144,6 +144,9 @@ class Letter(db.Model):  # type: ignore[name-defined]
     def is_open(self, now: datetime | None = None) -> bool:
         return self.effective_status(now) is LetterStatus.OPEN
 
+    def deadline_passed(self, now: datetime | None = None) -> bool:
+        return self.closes_at is not None and (now or utcnow()) >= self.closes_at
+
     @property
     def languages(self) -> list[str]:
         seen = {t.language for t in self.texts if t.superseded_at is None}

@@ -518,7 +518,7 @@ def test_other_letters_are_untouched(app, client, moderator):
     assert state(app, mine).moderated_at > utcnow() - timedelta(minutes=1)
 
 
-def test_a_signer_who_withdraws_after_a_rejection_stays_withdrawn(app, client, staff_client):
+def test_a_signer_who_withdraws_after_a_rejection_stays_out(app, client, staff_client):
     """Withdrawal is the signer's last word: a later restore by staff cannot bring it back."""
     from petitions.models import SignatureStatus
 
@@ -545,5 +545,64 @@ def test_a_signer_who_withdraws_after_a_rejection_stays_withdrawn(app, client, s
     act("restore")
     with app.app_context():
         signature = db.session.get(Signature, signature_id)
-        assert signature.status == SignatureStatus.WITHDRAWN
+        assert signature.status == SignatureStatus.REJECTED
         assert signature.withdrawn_at is not None
+        assert db.session.get(Letter, signature.letter_id).count_total == 0
+    # Signing again does not wash the rejection away.
+    sign(client, G20, email="late@example.org")
+    with app.app_context():
+        assert db.session.get(Signature, signature_id).status == SignatureStatus.REJECTED
+
+
+def _sign_and_confirm(app: Flask, client: FlaskClient, email: str, **fields: Any):
+    assert sign(client, email=email, **fields).status_code == 303
+    row = [r for r in outbox_rows(app) if r.recipient == email][-1]
+    links = links_in(row.text_body)
+    assert press_button(client, links["confirm"][0]).status_code == 200
+    with app.app_context():
+        ident = db.session.scalar(select(Signature.id).where(Signature.email == email))
+    return ident, links
+
+
+def test_a_new_signature_after_a_withdrawal_is_verified_afresh(app, client, staff_client):
+    """The badge was for the organisation that signed before, not whatever signs now."""
+    moderator = staff_client("moderator")
+    ident, links = _sign_and_confirm(
+        app,
+        client,
+        "org@example.org",
+        kind="organisation",
+        organisation="Real Teachers Union",
+        website="realunion.al",
+    )
+    answer = moderator.post(
+        "/staff/signatures/verify",
+        data={"csrf_token": staff_token(moderator), "signature": [ident], "verified": "1"},
+    )
+    assert answer.status_code == 303
+    press_button(client, links["withdraw"][0])
+    _sign_and_confirm(
+        app,
+        client,
+        "org@example.org",
+        kind="organisation",
+        organisation="Totally Different Org",
+        website="other.example",
+    )
+    page = client.get(f"/letters/{G20}").get_data(as_text=True)
+    assert "verified" not in page.split("Totally Different Org")[1].split("</li>")[0]
+    assert state(app, ident).verified_at is None
+
+
+def test_a_new_signature_after_a_withdrawal_is_approved_afresh(app, client, staff_client):
+    set_letter(app, moderation=Moderation.PRE)
+    moderator = staff_client("moderator")
+    ident, links = _sign_and_confirm(app, client, "p@example.org", name="Approved Once")
+    moderate(moderator, [ident], "approve")
+    press_button(client, links["withdraw"][0])
+    _sign_and_confirm(app, client, "p@example.org", name="Someone Else Entirely")
+    assert state(app, ident).status == "awaiting_approval"
+    moderate(moderator, [ident], "reject", "no")
+    moderate(moderator, [ident], "restore")
+    assert state(app, ident).status == "awaiting_approval"  # the old approval does not carry
+    assert api_counts(client) == (0, 0)

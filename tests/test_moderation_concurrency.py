@@ -8,6 +8,7 @@ equal a recount.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -161,4 +162,72 @@ def test_a_moderator_never_acts_on_a_stale_read(app, make_staff):
         assert summary.changed == 0 and summary.skipped[Skip.ALREADY_SPAM] == 1
         db.session.commit()
     assert state(app, ident).status == "spam"
+    assert no_drift(app)
+
+
+def test_two_bulk_actions_across_two_letters_do_not_deadlock(app, client, staff_client):
+    """Each takes every signature lock first, then writes each letter once, in id order: two
+    bulks over interleaved letters cannot lock the letters in opposite orders."""
+    from conftest import INCLUSIVE
+    from test_moderation_queue import _confirm_fields
+
+    rows = []
+    for slug, domain in ((INCLUSIVE, "x.example"), (G20, "x.example"), (G20, "y.example"),
+                         (INCLUSIVE, "y.example")):  # fmt: skip
+        rows += [signature_row(app, slug, email=f"s{i}@{domain}") for i in range(500)]
+    add_signatures(app, rows)
+    moderators = [staff_client("moderator"), staff_client("moderator")]
+    forms = []
+    for moderator, domain in zip(moderators, ("x.example", "y.example"), strict=True):
+        page = moderator.get(f"/staff/moderation/bulk?q=domain:{domain}&action=spam")
+        fields = _confirm_fields(page.get_data(as_text=True))
+        assert fields["expected"] == "1000"
+        forms.append((moderator, fields))
+    start = threading.Barrier(2)
+
+    def go(job: tuple[FlaskClient, dict[str, str]]) -> int:
+        moderator, fields = job
+        start.wait()
+        return moderator.post("/staff/moderation/bulk", data=fields).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(go, forms)) == [303, 303]
+    assert api_counts(client, G20) == (0, 0)
+    assert api_counts(client, INCLUSIVE) == (0, 0)
+    assert no_drift(app)
+
+
+def test_two_restores_across_two_letters_do_not_deadlock(app, staff_client, monkeypatch):
+    """Each request restores one signature in each letter (one hidden, one rejected), paused
+    after its letter writes so the other one runs into them."""
+    from conftest import INCLUSIVE
+
+    import petitions.services.moderation as moderation_service
+
+    a_hidden, b_rejected, a_rejected, b_hidden = add_signatures(app, [
+        signature_row(app, G20, is_hidden=True),
+        signature_row(app, INCLUSIVE, status="rejected"),
+        signature_row(app, G20, status="rejected"),
+        signature_row(app, INCLUSIVE, is_hidden=True),
+    ])  # fmt: skip
+    barrier = threading.Barrier(2, timeout=2)
+    real = moderation_service.set_statuses
+
+    def paused(changes: Any, also_shown: Any = ()) -> None:
+        real(changes, also_shown)
+        # A broken barrier: the other one waits for our letters, as it should.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+
+    monkeypatch.setattr(moderation_service, "set_statuses", paused)
+    first, second = staff_client("moderator"), staff_client("moderator")
+
+    def go(job: tuple[FlaskClient, list[int]]) -> int:
+        moderator, ids = job
+        data = {"csrf_token": staff_token(moderator), "action": "restore", "signature": ids}
+        return moderator.post("/staff/signatures/moderate", data=data).status_code
+
+    jobs = [(first, [a_hidden, b_rejected]), (second, [a_rejected, b_hidden])]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(go, jobs)) == [303, 303]
     assert no_drift(app)

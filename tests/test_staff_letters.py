@@ -560,3 +560,23 @@ def test_unknown_letters_are_404_and_csrf_is_required(staff_client):
 def test_signed_out_visitors_go_to_the_login_page(client):
     answer = client.get("/staff/letters/new")
     assert answer.status_code == 302 and "/staff/login" in answer.headers["Location"]
+
+
+def test_a_letter_closed_by_hand_before_its_deadline_shows_no_closing_date(
+    app, client, staff_client
+):
+    """ "Closed on" a day still to come would be wrong; the closed notice says enough."""
+    from datetime import timedelta
+
+    from petitions.models import utcnow
+
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        letter.closes_at = utcnow() + timedelta(days=30)
+        db.session.commit()
+    assert "Open until" in client.get(f"/letters/{G20}").get_data(as_text=True)
+    staff = staff_client("admin")
+    assert change_status(staff, G20, "close").status_code == 303
+    page = client.get(f"/letters/{G20}").get_data(as_text=True)
+    assert "Closed on" not in page and "Open until" not in page
+    assert "This letter is closed" in page

@@ -7,7 +7,7 @@ letter page costs the same with a hundred signatures or a million.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -36,15 +36,21 @@ def set_status(signature: Signature, status: SignatureStatus) -> None:
         )
 
 
-def set_statuses(changes: Sequence[tuple[Signature, SignatureStatus]]) -> None:
+def set_statuses(
+    changes: Sequence[tuple[Signature, SignatureStatus]], also_shown: Iterable[int] = ()
+) -> None:
     """:func:`set_status` for many signatures at once (a moderator's bulk action).
 
     The same rule, but one UPDATE per letter (both counters and the version in one statement)
     instead of one per signature, so 50,000 rejections do not cost 50,000 round trips. Every
-    status change is still made here, in the caller's transaction.
+    status change is still made here, in the caller's transaction. ``also_shown``: letters
+    whose public list changed otherwise (a signature hidden), bumped in the same UPDATE.
+
+    Each letter row is written once, in id order: two moderators' transactions that touch the
+    same letters then lock them in the same order and never wait on each other in a circle.
     """
     deltas: Counter[tuple[int, str]] = Counter()
-    touched: set[int] = set()
+    touched: set[int] = set(also_shown)
     for signature, status in changes:
         was_counted, was_listed = signature.is_counted, signature.is_listed
         signature.status = status
@@ -107,10 +113,9 @@ def bump_public_version(letter_ids: set[int] | list[int]) -> None:
     For changes that leave the counters alone but change a public list or badge: hiding,
     unhiding, verifying an organisation. One atomic ``+ 1`` per letter, so concurrent bumps add up.
     """
-    ids = sorted(set(letter_ids))
-    if ids:
+    for letter_id in sorted(set(letter_ids)):  # one row at a time, in id order (see above)
         db.session.execute(
             update(Letter)
-            .where(Letter.id.in_(ids))
+            .where(Letter.id == letter_id)
             .values({Letter.public_version: Letter.public_version + 1})
         )

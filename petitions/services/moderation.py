@@ -188,8 +188,18 @@ def _decide(signature: Signature, action: ModerationAction) -> tuple[S, bool] | 
     if action is ModerationAction.HIDE:
         return Skip.ALREADY_HIDDEN if hidden else (status, True)
     if status in (S.REJECTED, S.SPAM):
+        if signature.withdrawn_at is not None:
+            return Skip.WITHDRAWN  # its signer withdrew it meanwhile: it stays out
         return _restored(signature), False
     return (status, False) if hidden else Skip.NOTHING_TO_RESTORE
+
+
+@dataclass
+class LetterChanges:
+    """What the decisions of one transaction do to letters, written once at its end."""
+
+    statuses: list[tuple[Signature, S]] = field(default_factory=list)
+    shown: set[int] = field(default_factory=set)  # letters whose public list changed otherwise
 
 
 def apply_action(
@@ -198,21 +208,28 @@ def apply_action(
     reason: str,
     actor: StaffUser,
     summary: ModerationSummary,
+    pending: LetterChanges,
 ) -> None:
-    """Act on locked rows: one audit event each, whether or not anything changed.
+    """Decide on locked rows, one audit event each, whether or not anything changed.
 
-    The status changes go to :func:`set_statuses` together: one counter UPDATE per letter
-    rather than per signature (and no autoflush before each), in this same transaction.
+    The letters are not touched here: :func:`write_letter_changes` does it once, after every
+    signature of the transaction is locked.
     """
     now = utcnow()
-    changes: list[tuple[Signature, S]] = []
-    shown_changed: set[int] = set()
     with db.session.no_autoflush:
         for signature in signatures:
-            if _apply_one(signature, action, reason, actor, now, summary, changes):
-                shown_changed.add(signature.letter_id)
-        set_statuses(changes)
-    bump_public_version(shown_changed)
+            if _apply_one(signature, action, reason, actor, now, summary, pending.statuses):
+                pending.shown.add(signature.letter_id)
+
+
+def write_letter_changes(pending: LetterChanges) -> None:
+    """Statuses, counters and versions: one UPDATE per letter, in letter id order.
+
+    Every signature row is locked before any letter row, as a signer's confirmation does, and
+    letters are written in one order; so no two transactions wait on each other in a circle.
+    """
+    with db.session.no_autoflush:
+        set_statuses(pending.statuses, also_shown=pending.shown)
     db.session.flush()
 
 
@@ -267,7 +284,9 @@ def moderate(
     missing = len(wanted) - len(signatures)
     if missing:
         summary.skipped[Skip.NOT_FOUND] += missing
-    apply_action(signatures, action, reason, actor, summary)
+    pending = LetterChanges()
+    apply_action(signatures, action, reason, actor, summary, pending)
+    write_letter_changes(pending)
     return summary
 
 

@@ -16,12 +16,14 @@ from petitions.models import Signature
 from petitions.services import audit
 from petitions.services.access import Permission
 from petitions.services.moderation import (
+    LetterChanges,
     ModerationAction,
     ModerationError,
     ModerationSummary,
     apply_action,
     checked_reason,
     lock_signatures,
+    write_letter_changes,
 )
 from petitions.services.moderation_queue import QueueFilter, first_matching, matching_clauses
 from petitions.staff_models import StaffUser
@@ -106,11 +108,14 @@ def moderate_matching(
         ids.extend(chunk)
     if len(ids) != expected:
         raise MatchingChanged(len(ids))
+    if len(ids) > MAX_BULK:  # more arrived between the count and the locks
+        raise BulkTooLarge(len(ids))
     summary = ModerationSummary(action)
+    pending = LetterChanges()
     for start in range(0, len(ids), BULK_CHUNK):
-        apply_action(
-            lock_signatures(ids[start : start + BULK_CHUNK]), action, reason, actor, summary
-        )
+        chunk = lock_signatures(ids[start : start + BULK_CHUNK])
+        apply_action(chunk, action, reason, actor, summary, pending)
+    write_letter_changes(pending)
     audit.record(
         "signature.bulk",
         letter_id=filters.letter_id,

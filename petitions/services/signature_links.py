@@ -101,8 +101,13 @@ def _withdraw(signature: Signature) -> Outcome:
     status = SignatureStatus(signature.status)
     if status is SignatureStatus.WITHDRAWN:
         return Outcome.ALREADY_WITHDRAWN
-    # Also from "rejected" or "spam": the signer's wish is final, so no later restore by
-    # staff can make the signature count again.
+    if status in (SignatureStatus.REJECTED, SignatureStatus.SPAM):
+        # The signer's wish is recorded (no restore by staff can make it count again), and the
+        # staff decision stays: signing again later does not wash a rejection away.
+        if signature.withdrawn_at is None:
+            signature.withdrawn_at = utcnow()
+            return Outcome.WITHDRAWN
+        return Outcome.ALREADY_WITHDRAWN
     signature.withdrawn_at = utcnow()
     set_status(signature, SignatureStatus.WITHDRAWN)
     return Outcome.WITHDRAWN

@@ -215,6 +215,14 @@ def _sign_again(
         signature.created_at = now
         signature.confirmed_at = None
         signature.withdrawn_at = None
+        # Staff decisions were about the old signature: a new one is approved, verified and
+        # moderated afresh (its name or organisation may be another).
+        signature.approved_at = None
+        signature.verified_at = None
+        signature.is_hidden = False
+        signature.moderated_at = None
+        signature.moderated_by_id = None
+        signature.moderation_reason = ""
         send_new_confirmation(signature, letter)
     elif (
         status in (SignatureStatus.CONFIRMED, SignatureStatus.AWAITING_APPROVAL)
