@@ -580,3 +580,27 @@ def test_a_letter_closed_by_hand_before_its_deadline_shows_no_closing_date(
     page = client.get(f"/letters/{G20}").get_data(as_text=True)
     assert "Closed on" not in page and "Open until" not in page
     assert "This letter is closed" in page
+
+
+def test_a_signed_letter_cannot_be_moved_to_open_later(app, staff_client):
+    confirmed_signature(app, G20, "early@example.org")
+    before = load(app, G20).opens_at
+    staff = staff_client("admin")
+    later = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    answer = post_edit(staff, G20, opens_at=later)
+    assert answer.status_code == 400
+    assert "cannot be moved to open later" in answer.get_data(as_text=True)
+    assert load(app, G20).opens_at == before
+
+
+def test_a_letter_open_past_its_deadline_shows_no_stale_date(app, client):
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        letter.closes_at = utcnow() - timedelta(days=2)
+        letter.auto_close = False  # the deadline is only shown: the letter stays open
+        letter.public_version += 1
+        db.session.commit()
+    page = client.get(f"/letters/{G20}").get_data(as_text=True)
+    assert "Open until" not in page
+    assert "Closed on" not in page
+    assert 'name="consent"' in page  # still takes signatures

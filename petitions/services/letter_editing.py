@@ -136,6 +136,17 @@ def _check(data: LetterInput, letter: Letter | None, signed: bool) -> None:
         raise LetterEditError(_l("The closing date must be after the opening date."), "closes_at")
     if letter is not None and data.slug != letter.slug and signed:
         raise LetterEditError(_l("The address cannot change once it has signatures."), "slug")
+    if (
+        letter is not None
+        and signed
+        and data.opens_at is not None
+        and data.opens_at > utcnow()
+        and not _same(letter.opens_at, data.opens_at)
+    ):
+        # The page, the API and pending confirmations would vanish until then.
+        raise LetterEditError(
+            _l("A letter that has signatures cannot be moved to open later."), "opens_at"
+        )
     taken = select(Letter.id).where(Letter.slug == data.slug)
     if letter is not None:
         taken = taken.where(Letter.id != letter.id)
