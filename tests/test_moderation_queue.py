@@ -364,7 +364,7 @@ def test_bulk_over_the_limit_is_refused(app, moderator):
         db.session.execute(insert(Signature), rows)
         db.session.commit()
     preview = _preview(moderator, f"letter={G20}&q=domain:flood.example&action=spam")
-    assert "50,001 signatures match the filter." in preview
+    assert "More than 50,000 signatures match the filter." in preview
     assert "cannot be changed in one go" in preview and "bulk-confirm" not in preview
     fields = {
         "csrf_token": csrf_token(moderator.get("/staff/account/password").text),
@@ -410,3 +410,16 @@ def test_bulk_works_through_several_chunks(app, client, moderator):
     assert events(app, "signature.bulk")[0].details["changed"] == 1_100
     assert api_counts(client) == (1, 0)
     assert no_drift(app)
+
+
+def test_the_queue_counts_a_big_letter_only_up_to_a_cap(app, moderator, monkeypatch):
+    """A page of a million-signature letter must not count a million rows each time."""
+    from petitions.services import moderation_queue
+
+    monkeypatch.setattr(moderation_queue, "COUNT_UP_TO", 5)
+    add_signatures(app, [signature_row(app, email=f"c{i}@cap.example") for i in range(7)])
+    page = moderator.get(f"/staff/moderation?letter={G20}&q=domain:cap.example").text
+    assert "More than 5 matching signatures" in page
+    assert "Apply to all matching signatures…" in page
+    page = moderator.get(f"/staff/moderation?letter={G20}&q=c1@cap.example").text
+    assert "1 matching signature" in page

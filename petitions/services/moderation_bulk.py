@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from petitions.extensions import db
 from petitions.models import Signature
@@ -25,7 +25,12 @@ from petitions.services.moderation import (
     lock_signatures,
     write_letter_changes,
 )
-from petitions.services.moderation_queue import QueueFilter, first_matching, matching_clauses
+from petitions.services.moderation_queue import (
+    QueueFilter,
+    count_matching,
+    first_matching,
+    matching_clauses,
+)
 from petitions.staff_models import StaffUser
 
 MAX_BULK = 50_000  # signatures in one "apply to all matching"
@@ -38,9 +43,8 @@ class BulkTooLarge(ModerationError):
         self.count = count
         super().__init__(
             _(
-                "%(count)s signatures match: more than %(limit)s cannot be changed in one go. "
+                "More than %(limit)s signatures match: they cannot be changed in one go. "
                 "Narrow the filter (for example by date) and apply it in parts.",
-                count=format(count, ","),
                 limit=format(MAX_BULK, ","),
             )
         )
@@ -74,8 +78,8 @@ def preview_matching(actor: StaffUser, filters: QueueFilter) -> BulkPreview:
 
 
 def _count(actor: StaffUser, filters: QueueFilter) -> int:
-    clauses = matching_clauses(actor, Permission.MODERATE, filters)
-    return int(db.session.scalar(select(func.count()).select_from(Signature).where(*clauses)))
+    """Exact up to the cap; beyond it, only that it is beyond (no need to count a million)."""
+    return count_matching(actor, Permission.MODERATE, filters, up_to=MAX_BULK)
 
 
 def moderate_matching(

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
 
 from petitions.extensions import db
 from petitions.models import Letter, Signature, SignatureKind
-from petitions.services.access import Permission, letters_for
+from petitions.services.access import Permission, letter_scope, letters_for
 from petitions.staff_models import ModerationReason, StaffUser
 
 PAGE_SIZE = 50
@@ -74,7 +74,11 @@ class QueueFilter:
 class QueuePage:
     signatures: list[Signature]
     next_cursor: str | None
-    total: int
+    total: int  # at most COUNT_UP_TO + 1
+
+    @property
+    def total_is_exact(self) -> bool:
+        return self.total <= COUNT_UP_TO
 
 
 def visible_letters(
@@ -125,8 +129,10 @@ def matching_clauses(
     user: StaffUser, permission: Permission, filters: QueueFilter
 ) -> list[ColumnElement[bool]]:
     """The WHERE of the queue: the user's letters, then each filter that is set."""
-    letter_ids = letters_for(user, permission).with_only_columns(Letter.id)
-    clauses: list[ColumnElement[bool]] = [Signature.letter_id.in_(letter_ids)]
+    clauses: list[ColumnElement[bool]] = []
+    scope = letter_scope(user, permission)
+    if scope is not None:
+        clauses.append(Signature.letter_id.in_(scope))
     if filters.letter_id is not None:
         clauses.append(Signature.letter_id == filters.letter_id)
     if filters.status:
@@ -153,9 +159,21 @@ def matching_clauses(
     return clauses
 
 
-def count_matching(user: StaffUser, permission: Permission, filters: QueueFilter) -> int:
-    statement = select(func.count()).select_from(Signature)
-    return int(db.session.scalar(statement.where(*matching_clauses(user, permission, filters))))
+COUNT_UP_TO = 10_000  # the queue's count says "more than this" beyond it
+
+
+def count_matching(
+    user: StaffUser, permission: Permission, filters: QueueFilter, up_to: int | None = None
+) -> int:
+    """How many signatures match; with ``up_to``, counting stops after ``up_to + 1`` of them.
+
+    The queue only needs "more than 10,000" on a big letter: an exact count of a million rows
+    would cost every page view a scan of them all.
+    """
+    matching = select(Signature.id).where(*matching_clauses(user, permission, filters))
+    if up_to is not None:
+        matching = matching.limit(up_to + 1)
+    return int(db.session.scalar(select(func.count()).select_from(matching.subquery())))
 
 
 # --- keyset pages ---------------------------------------------------------------------------
@@ -211,7 +229,7 @@ def queue_page(
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = encode_cursor(rows[-1], filters.sort) if more and rows else None
-    total = count_matching(user, Permission.VIEW_SIGNATURES, filters)
+    total = count_matching(user, Permission.VIEW_SIGNATURES, filters, up_to=COUNT_UP_TO)
     return QueuePage(rows, next_cursor, total)
 
 
