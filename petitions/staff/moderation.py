@@ -7,6 +7,7 @@ with the service's summary flashed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -106,18 +107,14 @@ def queue() -> ResponseReturnValue:
     )  # fmt: skip
 
 
-@bp.post("/signatures/moderate")
-def moderate() -> ResponseReturnValue:
-    user = _require_moderate()
-    form = ModerateForm()
+def _act(form: Any, change: Callable[[], moderation.ModerationSummary]) -> ResponseReturnValue:
+    """Validate the form, run one service call, commit, say what it did, and go back (303)."""
     back = _back(form.next.data)
     if not form.validate():
         flash(_first_error(form), "error")
         return redirect(back, 303)
     try:
-        summary = moderation.moderate(
-            form.signature.data or [], ModerationAction(form.action.data), form.reason_text(), user
-        )
+        summary = change()
     except ModerationError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -125,26 +122,28 @@ def moderate() -> ResponseReturnValue:
     db.session.commit()
     flash(summary.message())
     return redirect(back, 303)
+
+
+@bp.post("/signatures/moderate")
+def moderate() -> ResponseReturnValue:
+    user = _require_moderate()
+    form = ModerateForm()
+    return _act(
+        form,
+        lambda: moderation.moderate(
+            form.signature.data or [], ModerationAction(form.action.data), form.reason_text(), user
+        ),
+    )
 
 
 @bp.post("/signatures/verify")
 def verify() -> ResponseReturnValue:
     user = _require_moderate()
     form = VerifyForm()
-    back = _back(form.next.data)
-    if not form.validate():
-        flash(_first_error(form), "error")
-        return redirect(back, 303)
-    try:
-        verified = form.verified.data == "1"
-        summary = moderation.set_verified(form.signature.data or [], verified, user)
-    except ModerationError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(back, 303)
-    db.session.commit()
-    flash(summary.message())
-    return redirect(back, 303)
+    return _act(
+        form,
+        lambda: moderation.set_verified(form.signature.data or [], form.verified.data == "1", user),
+    )
 
 
 def _render_bulk(
