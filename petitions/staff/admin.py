@@ -36,7 +36,7 @@ from petitions.staff.admin_forms import (
     ReasonForm,
     RoleForm,
 )
-from petitions.staff.gate import require
+from petitions.staff.gate import current_staff, require
 from petitions.staff_models import Role, StaffUser
 
 bp = Blueprint("admin", __name__)
@@ -58,10 +58,6 @@ def needs(permission: Permission) -> Callable[[Callable[..., Any]], Callable[...
         return checked
 
     return decorate
-
-
-def _me() -> StaffUser:
-    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def _all_letters() -> list[Letter]:
@@ -145,7 +141,11 @@ def invite() -> ResponseReturnValue:
         chosen = [letter for letter in letters if letter.id in (form.letters.data or [])]
         try:
             link = staff_accounts.invite(
-                form.email.data or "", Role(form.role.data), chosen, _me(), form.language.data
+                form.email.data or "",
+                Role(form.role.data),
+                chosen,
+                current_staff(),
+                form.language.data,
             )
         except StaffError as error:
             db.session.rollback()
@@ -180,7 +180,7 @@ def set_active(user_id: int, change: str) -> ResponseReturnValue:
         if active
         else _("The account %(email)s is disabled and signed out.", email=user.email)
     )
-    return _apply(lambda: staff_accounts.set_active(user, active, _me()), done, back)
+    return _apply(lambda: staff_accounts.set_active(user, active, current_staff()), done, back)
 
 
 @bp.post("/accounts/<int:user_id>/role")
@@ -196,7 +196,7 @@ def change_role(user_id: int) -> ResponseReturnValue:
         email=user.email,
         role=ROLE_LABELS[role.value],
     )
-    return _apply(lambda: staff_accounts.set_role(user, role, _me()), done, back)
+    return _apply(lambda: staff_accounts.set_role(user, role, current_staff()), done, back)
 
 
 @bp.post("/accounts/<int:user_id>/letters")

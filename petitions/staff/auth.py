@@ -7,12 +7,13 @@ import time
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import login_user, logout_user
 
 from petitions.extensions import db
 from petitions.services import staff_accounts
 from petitions.services.passwords import PasswordRejected
 from petitions.staff.forms import ChangePasswordForm, LoginForm, NewPasswordForm
+from petitions.staff.gate import current_staff
 from petitions.staff.safe_redirect import safe_next
 from petitions.staff_models import StaffUser
 
@@ -47,7 +48,7 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    staff_accounts.logout(current_user._get_current_object())  # type: ignore[attr-defined]
+    staff_accounts.logout(current_staff())
     db.session.commit()
     logout_user()
     session.clear()
@@ -82,7 +83,7 @@ def accept_invitation(token: str) -> ResponseReturnValue:
 def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        user = current_staff()
         try:
             staff_accounts.change_password(
                 user, form.password.data or "", form.current_password.data or ""

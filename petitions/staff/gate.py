@@ -70,6 +70,11 @@ def require(permission: Permission) -> Callable[[], None]:
     return area_gate
 
 
+def current_staff() -> StaffUser:
+    """The signed-in staff member, as the model (not Flask-Login's proxy), for services."""
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
 def load_staff_user(user_id: str) -> StaffUser | None:
     """Flask-Login's loader: the cookie's id is "<account id>:<session version>"."""
     account, _, version = user_id.partition(":")

@@ -21,7 +21,7 @@ from petitions.services.access import Permission, may
 from petitions.services.letter_editing import LetterEditError
 from petitions.services.letter_status import StatusAction
 from petitions.services.svg_chart import Series, line_chart
-from petitions.staff.gate import require
+from petitions.staff.gate import current_staff, require
 from petitions.staff.letter_forms import LetterForm, StatusForm, letter_form, letter_form_data
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
@@ -71,7 +71,7 @@ def create() -> ResponseReturnValue:
         return _render_form(form, None, preview=True)
     if valid:
         try:
-            letter_editing.create_letter(form.to_input(), by=current_user._get_current_object())
+            letter_editing.create_letter(form.to_input(), by=current_staff())
         except LetterEditError as error:
             db.session.rollback()
             form.show_error(error)

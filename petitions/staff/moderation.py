@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from petitions.extensions import db
 from petitions.i18n import current_language
@@ -27,7 +26,7 @@ from petitions.services.moderation_queue import (
     visible_letters,
 )
 from petitions.services.signals import letter_signals
-from petitions.staff.gate import require
+from petitions.staff.gate import current_staff, require
 from petitions.staff.moderation_forms import (
     ACTION_LABELS,
     KIND_LABELS,
@@ -45,12 +44,8 @@ bp = Blueprint("moderation", __name__)
 bp.before_request(require(Permission.VIEW_SIGNATURES))
 
 
-def _user() -> StaffUser:
-    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
-
-
 def _require_moderate() -> StaffUser:
-    user = _user()
+    user = current_staff()
     if not may(user, Permission.MODERATE):
         abort(403)
     return user
@@ -87,7 +82,7 @@ def _labels() -> dict[str, Any]:
 
 @bp.get("/moderation")
 def queue() -> ResponseReturnValue:
-    user = _user()
+    user = current_staff()
     form, letters = _filter_form(request.args, user)
     can_moderate = may(user, Permission.MODERATE)
     action_form = ModerateForm(formdata=None)
