@@ -21,14 +21,13 @@ after the insert (what autovacuum does soon after a bulk load).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import re
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,16 +37,23 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from flask import Flask  # noqa: E402
-from letter_page import SIGNATURE_COLUMNS, build_app, pg_url, reset_pg_schema  # noqa: E402
-from sqlalchemy import event, select, text  # noqa: E402
+from letter_page import (  # noqa: E402
+    SIGNATURE_COLUMNS,
+    SLUG,
+    build_app,
+    pg_url,
+    reset_pg_schema,
+    settle,
+    statement_counter,
+)
+from sqlalchemy import select, text  # noqa: E402
 
 from petitions.extensions import db  # noqa: E402
-from petitions.models import Letter, LetterText, Signature, utcnow  # noqa: E402
+from petitions.models import Letter, LetterText, utcnow  # noqa: E402
 from petitions.services import letter_stats  # noqa: E402
 from petitions.services.passwords import hash_password  # noqa: E402
 from petitions.staff_models import StaffUser  # noqa: E402
 
-SLUG = "g20-protect-education"
 PASSWORD = "a long benchmark password"
 PERIOD_SECONDS = 60 * 24 * 3600
 COUNTRIES = "ALXKDEITFRGBUSMKGRRSMEAT"  # twelve two-letter codes
@@ -142,30 +148,8 @@ def fill(app: Flask, count: int, suggested_indexes: bool = False) -> float:
             for statement in SUGGESTED_INDEXES:
                 db.session.execute(text(statement))
         db.session.commit()
-        if dialect == "postgresql":
-            with db.engine.connect() as connection:
-                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                    "VACUUM ANALYZE"
-                )
-        stored = db.session.scalar(select(db.func.count()).select_from(Signature))
-        assert stored == count, (stored, count)
+        settle(count)
     return time.perf_counter() - started
-
-
-@contextlib.contextmanager
-def statement_counter(app: Flask) -> Iterator[list[int]]:
-    counter = [0]
-
-    def count(*_args: Any) -> None:
-        counter[0] += 1
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield counter
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def signed_in(app: Flask) -> Any:

@@ -149,14 +149,20 @@ def fill(app: Flask, count: int) -> float:
         letter.count_organisations = organisations
         letter.count_individuals = count - organisations
         db.session.commit()
-        if dialect == "postgresql":
-            with db.engine.connect() as connection:
-                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                    "VACUUM ANALYZE"
-                )
-        stored = db.session.scalar(select(db.func.count()).select_from(Signature))
-        assert stored == count, (stored, count)
+        settle(count)
     return time.perf_counter() - started
+
+
+def settle(count: int) -> None:
+    """After a bulk load (in an app context): fresh planner statistics on PostgreSQL (what
+    autovacuum does soon after), and a check that exactly ``count`` signatures are there."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE"
+            )
+    stored = db.session.scalar(select(db.func.count()).select_from(Signature))
+    assert stored == count, (stored, count)
 
 
 @contextlib.contextmanager
