@@ -8,6 +8,7 @@ needs; views that touch one letter check it for that letter too (see :mod:`petit
 from __future__ import annotations
 
 from flask import Blueprint, Flask
+from flask_login import current_user
 
 from petitions.extensions import login_manager
 from petitions.services.access import Permission, may
@@ -23,11 +24,18 @@ for _area in (auth.bp, home.bp, letters.bp, moderation.bp, admin.bp):
 
 
 def init_staff(app: Flask) -> None:
-    login_manager.init_app(app)
+    # Flask-Login's own context processor loads the user for every page rendered, public ones
+    # too; the proxy below loads it only where a template asks (the staff pages).
+    login_manager.init_app(app, add_context_processor=False)
     login_manager.user_loader(load_staff_user)
     login_manager.session_protection = "basic"
     app.register_blueprint(bp)
 
     @app.context_processor
     def staff_context() -> dict[str, object]:
-        return {"may": may, "Permission": Permission, "action_label": action_label}
+        return {
+            "current_user": current_user,
+            "may": may,
+            "Permission": Permission,
+            "action_label": action_label,
+        }
