@@ -129,6 +129,19 @@ def runner(app: Flask) -> Any:
 # --- signing through HTTP -------------------------------------------------------------------
 
 
+def assert_no_other_writer_gets_in() -> None:
+    """On SQLite, inside a POST's transaction: a second connection cannot write meanwhile."""
+    other = db.engine.raw_connection()
+    other.execute("PRAGMA busy_timeout=100")
+    try:
+        other.execute("UPDATE letters SET goal = goal")
+        raise AssertionError("another writer got in during a POST's transaction")
+    except Exception as error:  # sqlite3.OperationalError: database is locked
+        assert "locked" in str(error)
+    finally:
+        other.close()
+
+
 def csrf_token(html: str) -> str:
     found = CSRF_PATTERN.search(html)
     assert found, "no csrf_token in the page"

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import G20
+from conftest import G20, assert_no_other_writer_gets_in
 from flask.testing import FlaskClient
 from sqlalchemy import select, text, update
 from test_moderation import (
@@ -139,15 +139,7 @@ def test_a_moderator_never_acts_on_a_stale_read(app, make_staff):
         held = db.session.get(Signature, ident)
         assert held is not None and held.status == "confirmed"
         if db.engine.dialect.name == "sqlite":
-            other = db.engine.raw_connection()
-            other.execute("PRAGMA busy_timeout=100")
-            try:
-                other.execute("UPDATE letters SET goal = goal")
-                raise AssertionError("another writer got in during a POST's transaction")
-            except Exception as error:  # sqlite3.OperationalError: database is locked
-                assert "locked" in str(error)
-            finally:
-                other.close()
+            assert_no_other_writer_gets_in()
             db.session.rollback()
             return
         with db.engine.begin() as other:  # the other moderator, committed
