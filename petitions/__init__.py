@@ -21,11 +21,14 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.cli import init_cli
     from petitions.config import load_settings
     from petitions.database import init_database
+    from petitions.export_models import PdfExport  # noqa: F401  (its tables join the metadata)
     from petitions.extensions import csrf, db, migrate
     from petitions.i18n import init_i18n
+    from petitions.jobs import init_jobs
     from petitions.log_redaction import install_redaction
     from petitions.outbox_delivery import init_outbox
     from petitions.public.page_cache import PageCache
+    from petitions.public.verification import bp as verification_bp
     from petitions.public.views import bp as public_bp
     from petitions.rate_limits import init_rate_limits
     from petitions.security_headers import init_security_headers
@@ -56,6 +59,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     init_i18n(app)
     init_templating(app)
     app.register_blueprint(public_bp)
+    app.register_blueprint(verification_bp)
     app.extensions["petitions.page_cache"] = PageCache()
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
@@ -64,5 +68,6 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     errors.init_errors(app)
     init_cli(app)
     init_outbox(app)
+    init_jobs(app)
     init_security_headers(app)
     return app

@@ -81,6 +81,16 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "petitions",
         "OUTBOX_WORKER": os.environ.get("OUTBOX_WORKER", "thread"),
+        # Background jobs (large delivery PDFs): "thread" works them in each web process,
+        # "external" leaves them to `flask jobs work`. JOBS_IMMEDIATE runs them as they are queued.
+        "JOBS_WORKER": os.environ.get("JOBS_WORKER", "thread"),
+        "JOBS_IMMEDIATE": env_flag("JOBS_IMMEDIATE", False),
+        # A delivery PDF of at most this many signatories is built within the request.
+        "EXPORT_INLINE_ROWS": int(os.environ.get("EXPORT_INLINE_ROWS", "2000") or 2000),
+        # A running PDF job silent for this long was killed; asking again starts a new one.
+        "EXPORT_STALE_SECONDS": 600,
+        # Checks on the public verification page (is my name on the delivered list?).
+        "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "10 per minute;60 per hour"),
         # How many reverse proxies put an address into X-Forwarded-For; 0 trusts none of them.
         # NORMAL (with WAL): a commit survives any crash of the app or a worker, not a power cut
         # or kernel crash, and does not wait for the disk (25-30% more signatures per second

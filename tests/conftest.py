@@ -66,6 +66,7 @@ def _settings(url: str, **extra: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": url,
         "OUTBOX_WORKER": "external",
+        "JOBS_IMMEDIATE": True,
         "MAIL_URL": "console:",
         "RATELIMIT_ENABLED": False,
         "PUBLIC_URL": "http://petitions.test",

@@ -1,0 +1,68 @@
+"""The digest printed on a delivery PDF, and the keyed hashes behind "was I on the list?".
+
+The digest is SHA-256 over a canonical serialisation of the list, so it names the list, not the
+file: the same signatories give the same digest whatever the layout, language or options of the
+document, and any change to a printed field of any signatory gives another. The form is:
+
+    petitions-list-v1\\n
+    one line per signatory, sorted by its UTF-8 bytes, each ending in \\n:
+    a JSON array [kind, name, organisation, title, city, country_code, verified]
+    (strings in Unicode NFC, verified as true/false, no spaces, non-ASCII kept as is)
+
+Sorting the lines makes the digest independent of the printed order (grouped by country or not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import unicodedata
+from collections.abc import Iterable
+
+from petitions.services.exports.pdf_model import Signatory
+from petitions.services.text_input import canonical_email
+
+DIGEST_HEADER = b"petitions-list-v1\n"
+
+
+def canonical_line(signatory: Signatory) -> bytes:
+    fields = [
+        signatory.kind,
+        signatory.name,
+        signatory.organisation,
+        signatory.title,
+        signatory.city,
+        signatory.country_code,
+    ]
+    values: list[str | bool] = [unicodedata.normalize("NFC", value) for value in fields]
+    values.append(bool(signatory.verified))
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def list_digest(signatories: Iterable[Signatory]) -> str:
+    """Hex SHA-256 of the canonical serialisation (see the module's docstring)."""
+    lines = sorted(canonical_line(signatory) for signatory in signatories)
+    digest = hashlib.sha256(DIGEST_HEADER)
+    for line in lines:
+        digest.update(line)
+    return digest.hexdigest()
+
+
+def normalise_digest(value: str) -> str:
+    """What a person typed or pasted, as the lower-case hex a digest is stored in."""
+    return "".join(ch for ch in value.lower() if ch in "0123456789abcdef")
+
+
+def _entry_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode(), b"petitions.delivery-entry", hashlib.sha256).digest()
+
+
+def _normalise_name(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def entry_hash(name: str, email: str, secret_key: str) -> str:
+    """Keyed hash of one (name, email): equal for the same person however they type them."""
+    message = f"{_normalise_name(name)}\x00{canonical_email(email)}".encode()
+    return hmac.new(_entry_key(secret_key), message, hashlib.sha256).hexdigest()

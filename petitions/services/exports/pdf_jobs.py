@@ -1,0 +1,257 @@
+"""Delivery PDFs as jobs: asked for once, built once, kept, served in slices.
+
+``request_pdf`` is called by a view (it flushes); ``build_pdf`` runs in a background job or, for
+short lists, right in the request after its commit; it owns its transactions, like the outbox's
+runner, because it reports progress while it works.
+
+A second click while a job is queued or running finds that job (a partial unique index makes this
+hold across workers and machines). A job whose heartbeat stopped (its worker was killed) is
+marked failed when someone asks again, and a new one starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from petitions.database import write_intent
+from petitions.export_models import ExportStatus, ListedEntry, PdfExport, PdfExportChunk
+from petitions.extensions import db
+from petitions.models import Letter, utcnow
+from petitions.services import audit
+from petitions.services.exports.delivery_document import PdfOptions, front_matter, signatory_list
+from petitions.services.exports.digest import entry_hash, list_digest
+from petitions.services.exports.signatory_rows import count_signatures, iter_signatures
+from petitions.staff_models import StaffUser
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1024 * 1024
+CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud, typed by hand
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+
+
+def _stale_before() -> object:
+    return utcnow() - timedelta(seconds=current_app.config["EXPORT_STALE_SECONDS"])
+
+
+def active_export(letter: Letter, key: str) -> PdfExport | None:
+    return db.session.scalar(
+        select(PdfExport).where(
+            PdfExport.letter_id == letter.id,
+            PdfExport.options_key == key,
+            PdfExport.status.in_([ExportStatus.QUEUED, ExportStatus.RUNNING]),
+        )
+    )
+
+
+def request_pdf(
+    letter: Letter, options: PdfOptions, requested_by: StaffUser | None, verify_url_for: object
+) -> tuple[PdfExport, bool]:
+    """Find the job already making this PDF, or queue a new one. Returns (export, is_new)."""
+    key = options.key()
+    existing = active_export(letter, key)
+    if existing is not None and not _stalled(existing):
+        return existing, False
+    if existing is not None:
+        existing.status = ExportStatus.FAILED
+        existing.error = "interrupted"
+        db.session.flush()
+    code = new_code()
+    organisations, individuals = count_signatures(letter.id, options.rows)
+    export = PdfExport(
+        code=code,
+        letter_id=letter.id,
+        requested_by_id=requested_by.id if requested_by is not None else None,
+        options=options.to_json(),
+        options_key=key,
+        verify_url=verify_url_for(code),  # type: ignore[operator]
+        status=ExportStatus.QUEUED,
+        progress_total=organisations + individuals,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(export)
+    except IntegrityError:
+        # Another click won the race between our look and our write.
+        found = active_export(letter, key)
+        if found is None:
+            raise
+        return found, False
+    audit.record(
+        "export.pdf_requested",
+        obj=export,
+        letter_id=letter.id,
+        actor=requested_by,
+        details={**options.to_json(), "rows": export.progress_total},
+    )
+    return export, True
+
+
+def _stalled(export: PdfExport) -> bool:
+    beat = export.heartbeat_at or export.created_at
+    return export.status == ExportStatus.RUNNING and beat < _stale_before()
+
+
+def _claim(export_id: int) -> bool:
+    """Move a queued (or stalled) export to running; only one worker can win."""
+    with write_intent():
+        claimed = db.session.execute(
+            update(PdfExport)
+            .where(
+                PdfExport.id == export_id,
+                (PdfExport.status == ExportStatus.QUEUED)
+                | (
+                    (PdfExport.status == ExportStatus.RUNNING)
+                    & (PdfExport.heartbeat_at < _stale_before())
+                ),
+            )
+            .values(status=ExportStatus.RUNNING, heartbeat_at=utcnow(), progress_done=0)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+    return bool(claimed)
+
+
+def _progress(export_id: int, done: int, total: int) -> None:
+    with write_intent():
+        db.session.execute(
+            update(PdfExport)
+            .where(PdfExport.id == export_id)
+            .values(progress_done=done, progress_total=total, heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def build_pdf(export_id: int) -> None:
+    """Build one export's PDF and store it; harmless to call again for the same export."""
+    if not _claim(export_id):
+        return
+    try:
+        _build(export_id)
+    except Exception:
+        log.exception("building delivery PDF %s failed", export_id)
+        db.session.rollback()
+        with write_intent():
+            db.session.execute(
+                update(PdfExport)
+                .where(PdfExport.id == export_id)
+                .values(status=ExportStatus.FAILED, error="failed", finished_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+
+
+def _build(export_id: int) -> None:
+    # Typst, pikepdf and segno load here, in the process that renders, not in every web process.
+    from petitions.services.exports.pdf_typst import render_delivery_pdf
+
+    export = db.session.get(PdfExport, export_id)
+    assert export is not None
+    letter = export.letter
+    options = PdfOptions.from_json(export.options)
+    listed = signatory_list(letter, options)
+    digest = list_digest([*listed.organisations, *listed.individuals])
+    front = front_matter(letter, options, listed, export.verify_url, digest)
+    secret = current_app.config["SECRET_KEY"]
+    entries = {
+        entry_hash(value, row.email, secret)
+        for row in iter_signatures(letter.id, options.rows)
+        for value in {row.name, row.organisation} - {""}
+    }
+    db.session.commit()  # end the reading transaction before the long render
+
+    with tempfile.TemporaryFile() as spool:
+        pages = render_delivery_pdf(
+            front,
+            listed.organisations,
+            listed.individuals,
+            spool,
+            total_rows=listed.total,
+            progress=lambda done, total: _progress(export_id, done, total),
+        )
+        _store(
+            export_id,
+            spool,
+            entries,
+            status=ExportStatus.READY,
+            finished_at=utcnow(),
+            count_organisations=len(listed.organisations),
+            count_individuals=len(listed.individuals),
+            progress_done=listed.total,
+            progress_total=listed.total,
+            list_digest=digest,
+            page_count=pages,
+        )
+
+
+def _store(export_id: int, spool: object, entries: set[str], **final: object) -> None:
+    """Copy the file into the database in slices, with its hash and the listed entries.
+
+    One transaction: the export turns "ready" with all of its bytes or not at all.
+    """
+    sha = hashlib.sha256()
+    size = 0
+    spool.seek(0)  # type: ignore[attr-defined]
+    with write_intent():
+        db.session.execute(delete(PdfExportChunk).where(PdfExportChunk.export_id == export_id))
+        db.session.execute(delete(ListedEntry).where(ListedEntry.export_id == export_id))
+        seq = 0
+        while block := spool.read(CHUNK_BYTES):  # type: ignore[attr-defined]
+            sha.update(block)
+            size += len(block)
+            db.session.execute(
+                insert(PdfExportChunk).values(export_id=export_id, seq=seq, data=block)
+            )
+            seq += 1
+        ordered = sorted(entries)
+        for start in range(0, len(ordered), 5000):
+            db.session.execute(
+                insert(ListedEntry),
+                [{"export_id": export_id, "entry_hash": h} for h in ordered[start : start + 5000]],
+            )
+        db.session.execute(
+            update(PdfExport)
+            .where(PdfExport.id == export_id)
+            .values(file_sha256=sha.hexdigest(), file_size=size, **final)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def pdf_bytes(export: PdfExport) -> Iterator[bytes]:
+    """The stored file, one slice at a time."""
+    seq = 0
+    while True:
+        block = db.session.scalar(
+            select(PdfExportChunk.data).where(
+                PdfExportChunk.export_id == export.id, PdfExportChunk.seq == seq
+            )
+        )
+        if block is None:
+            return
+        yield bytes(block)
+        seq += 1
+
+
+def letter_exports(letter: Letter, limit: int = 20) -> list[PdfExport]:
+    return list(
+        db.session.scalars(
+            select(PdfExport)
+            .where(PdfExport.letter_id == letter.id)
+            .order_by(PdfExport.id.desc())
+            .limit(limit)
+        )
+    )
