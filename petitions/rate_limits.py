@@ -18,6 +18,11 @@ from petitions.client_address import client_address
 LIMITED_ENDPOINTS = ("public.sign", "public.renew")
 
 
+VERIFY_ENDPOINTS = (
+    "verification.check_digest",
+    "verification.check_file",
+    "verification.check_listed",
+)
 LOGIN_ENDPOINT = "staff.auth.login"
 CHANGE_PASSWORD_ENDPOINT = "staff.auth.change_password"  # noqa: S105 (an endpoint name)
 
@@ -57,6 +62,12 @@ def init_rate_limits(app: Flask) -> Limiter:
         deduct_when=_failed,
     )(login)
     app.view_functions[LOGIN_ENDPOINT] = login
+    # The verification page's checks: a (name, email) check must not become a way to try many.
+    for endpoint in VERIFY_ENDPOINTS:
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(
+            lambda: str(current_app.config["VERIFY_RATE_LIMIT"]), methods=["POST"]
+        )(view)
     # Changing the password asks for the current one: guessing it is limited like a login.
     change = app.view_functions[CHANGE_PASSWORD_ENDPOINT]
     app.view_functions[CHANGE_PASSWORD_ENDPOINT] = limiter.limit(

@@ -15,8 +15,8 @@ from petitions.i18n import current_language
 from petitions.models import Letter, SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
+from petitions.services import deliveries, signature_links, signing
 from petitions.services import letters as letter_service
-from petitions.services import signature_links, signing
 from petitions.services.tokens import Purpose, TokenExpired, TokenInvalid, read_token
 
 bp = Blueprint("public", __name__)
@@ -52,6 +52,7 @@ def _render_letter(letter: Letter, form: SignatureForm, status: int = 200) -> Re
         recent=recent,
         is_open=letter.is_open(),
         status=letter.effective_status(),
+        deliveries=deliveries.letter_deliveries(letter),
     ), status
 
 
