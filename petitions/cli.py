@@ -104,5 +104,9 @@ def staff_create(email: str, role: str) -> None:
 
 
 def init_cli(app: Flask) -> None:
-    for command in (demo_command, counts_cli, outbox_cli, letters_cli, staff_cli):
+    from petitions.cli_exports import init_export_cli
+    from petitions.cli_generate import generate_command
+
+    for command in (demo_command, counts_cli, outbox_cli, letters_cli, staff_cli, generate_command):
         app.cli.add_command(command)
+    init_export_cli(app)

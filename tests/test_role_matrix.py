@@ -50,6 +50,14 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("staff.letters.edit", "GET"): LETTER_EDITORS,
     ("staff.letters.edit", "POST"): LETTER_EDITORS,
     ("staff.letters.status", "POST"): LETTER_EDITORS,
+    ("staff.exports.form", "GET"): LETTER_EDITORS,
+    ("staff.exports.csv_file", "GET"): LETTER_EDITORS,
+    ("staff.exports.xlsx_file", "GET"): LETTER_EDITORS,
+    ("staff.exports.pdf_file", "GET"): LETTER_EDITORS,
+    ("staff.exports.job", "GET"): LETTER_EDITORS,
+    ("staff.exports.pdf_download", "GET"): LETTER_EDITORS,
+    ("staff.exports.deliveries_page", "GET"): LETTER_EDITORS,
+    ("staff.exports.deliveries_page", "POST"): LETTER_EDITORS,
     ("staff.moderation.queue", "GET"): SIGNATURE_READERS,
     ("staff.moderation.moderate", "POST"): MODERATORS,
     ("staff.moderation.verify", "POST"): MODERATORS,
@@ -74,6 +82,7 @@ URL_VALUES = {
     "user_id": 99999,
     "invitation_id": 99999,
     "reason_id": 99999,
+    "export_id": 99999,
     "change": None,  # the first value the converter allows
 }
 
@@ -138,6 +147,7 @@ def test_every_route_with_every_role(app, make_staff, subject):
         if endpoint == "staff.auth.logout":
             continue  # walked last: it ends the session the others need
         answer = client.open(path, method=method, data={"csrf_token": token})
+        answer.close()  # a streamed download (CSV, PDF) ends here, as a server would end it
         expected = "allowed" if subject in MATRIX[(endpoint, method)] else (
             "login" if subject == ANONYMOUS else "forbidden"
         )  # fmt: skip

@@ -20,9 +20,11 @@ const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'
   await page.click('main button[type=submit]'); await page.waitForLoadState(); await check('login refused');
   await page.fill('#email', process.env.STAFF_EMAIL); await page.fill('#password', process.env.STAFF_PASSWORD);
   await page.click('main button[type=submit]'); await page.waitForLoadState();
-  const paths = ['/staff/', `/staff/letters/${slug}`, '/staff/letters/new', `/staff/letters/${slug}/edit`,
+  const paths = ['/staff/', `/staff/letters/${slug}`, '/staff/letters/new', `/staff/letters/${slug}/edit`, `/staff/letters/${slug}/export`, `/staff/letters/${slug}/deliveries`,
     '/staff/moderation', `/staff/moderation?letter=${slug}`, '/staff/accounts', '/staff/reasons',
     '/staff/audit', '/staff/account/password'];
+  if (process.env.EXPORT_ID) paths.push(`/staff/letters/${slug}/exports/${process.env.EXPORT_ID}`);
+  if (process.env.VERIFY_CODE) paths.push(`/v/${process.env.VERIFY_CODE}`);
   for (const lang of ['en', 'sq']) {
     for (const path of paths) {
       await page.goto(base + path + (path.includes('?') ? '&' : '?') + 'lang=' + lang);

@@ -70,6 +70,11 @@ ACTION_LABELS = {
     "signature.verified": _l("Organisation verified"),
     "signature.unverified": _l("Organisation no longer verified"),
     "signature.bulk": _l("Action on all matching signatures"),
+    "export.csv": _l("Signatory list exported (CSV)"),
+    "export.xlsx": _l("Signatory list exported (XLSX)"),
+    "export.pdf_requested": _l("Delivery PDF requested"),
+    "export.pdf_downloaded": _l("Delivery PDF downloaded"),
+    "delivery.recorded": _l("Delivery recorded"),
 }
 
 # Readable names of the tables events point at.
@@ -79,6 +84,8 @@ OBJECT_LABELS = {
     "moderation_reasons": _l("Reason"),
     "letters": _l("Letter"),
     "signatures": _l("Signature"),
+    "pdf_exports": _l("Delivery PDF"),
+    "deliveries": _l("Delivery"),
 }
 
 

@@ -1,0 +1,154 @@
+"""``flask --app petitions export …`` and ``jobs work``: exports from the command line.
+
+The command line is a channel like the staff pages: the same services, the same audit trail
+(with no staff member as actor), the same defaults (counted signatures, names that are not
+public included). A PDF made here is stored like one made on the site, so it has a verification
+page and can be recorded as a delivery.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from petitions.database import write_intent
+from petitions.export_models import PdfExport
+from petitions.extensions import db
+from petitions.links import external_url
+from petitions.models import Letter
+from petitions.services import audit, letter_editing
+from petitions.services.exports import pdf_jobs
+from petitions.services.exports.delivery_document import PdfOptions
+from petitions.services.exports.signatory_rows import (
+    ExportFilter,
+    count_signatures,
+    iter_signatures,
+)
+from petitions.services.exports.tabular import csv_chunks, write_xlsx
+
+jobs_cli = AppGroup("jobs", help="Background jobs (large delivery PDFs).")
+
+STATUSES = {
+    "counted": ("confirmed",),
+    "counted_and_waiting": ("confirmed", "awaiting_approval"),
+    "all": ("pending", "awaiting_approval", "confirmed", "withdrawn", "rejected", "spam"),
+}
+
+
+@click.command("export")
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option("--status", type=click.Choice(list(STATUSES)), default="counted", show_default=True)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Signed on or after (UTC day).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Signed on or before (UTC day).")
+@click.option("--public-only", is_flag=True, help="Leave out names that are not public.")
+@click.option("--language", "languages", multiple=True, help="PDF: one or two languages.")
+@click.option("--side-by-side", is_flag=True, help="PDF: two languages side by side.")
+@click.option("--comments", is_flag=True, help="PDF: include comments.")
+@click.option("--by-country", is_flag=True, help="PDF: group signatories by country.")
+@with_appcontext
+def export_command(
+    slug: str,
+    fmt: str,
+    output: str,
+    status: str,
+    since: date | None,
+    until: date | None,
+    public_only: bool,
+    languages: tuple[str, ...],
+    side_by_side: bool,
+    comments: bool,
+    by_country: bool,
+) -> None:
+    """Write a letter's signatory list to a file (CSV, XLSX or the delivery PDF)."""
+    letter = letter_editing.staff_letter(slug)
+    if letter is None:
+        raise click.ClickException(f"No letter {slug!r}.")
+    rows = ExportFilter(
+        statuses=STATUSES[status],
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        include_non_public=not public_only,
+    )
+    if fmt == "pdf":
+        if status == "all":
+            raise click.ClickException("A delivery PDF holds only confirmed signatures.")
+        unknown = set(languages) - set(letter.languages)
+        if unknown or len(languages) > 2:
+            raise click.ClickException(f"Languages: one or two of {', '.join(letter.languages)}.")
+        options = PdfOptions(
+            languages=languages or (letter.main_language,),
+            layout="side_by_side" if side_by_side else "sequential",
+            include_comments=comments,
+            group_by_country=by_country,
+            rows=rows,
+        )
+        _export_pdf(letter, options, output)
+        return
+    organisations, individuals = count_signatures(letter.id, rows)
+    with write_intent():
+        audit.record(
+            f"export.{fmt}",
+            obj=letter,
+            letter_id=letter.id,
+            details={**rows.audit_details(), "rows": organisations + individuals, "via": "cli"},
+        )
+        db.session.commit()
+    with open(output, "wb") as handle:
+        if fmt == "csv":
+            for chunk in csv_chunks(iter_signatures(letter.id, rows)):
+                handle.write(chunk)
+        else:
+            write_xlsx(iter_signatures(letter.id, rows), handle)
+    click.echo(f"Wrote {organisations + individuals} signatures to {output}.")
+
+
+def _export_pdf(letter: Letter, options: PdfOptions, output: str) -> None:
+    with write_intent():
+        export, _new = pdf_jobs.request_pdf(
+            letter,
+            options,
+            None,
+            lambda code: external_url("verification.show", code=code),
+        )
+        db.session.commit()
+    export_id = export.id
+    pdf_jobs.build_pdf(export_id)
+    export = db.session.get(PdfExport, export_id, populate_existing=True)
+    if export is None or export.status != "ready":
+        raise click.ClickException("The PDF could not be made (see the log).")
+    with write_intent():
+        audit.record(
+            "export.pdf_downloaded",
+            obj=export,
+            letter_id=export.letter_id,
+            details={**export.options, "rows": export.count_total, "via": "cli"},
+        )
+        db.session.commit()
+    with open(output, "wb") as handle:
+        for block in pdf_jobs.pdf_bytes(export):
+            handle.write(block)
+    click.echo(
+        f"Wrote {export.count_total} signatories on {export.page_count} pages to {output}.\n"
+        f"Digest {export.list_digest}; verification page {export.verify_url}"
+    )
+
+
+@jobs_cli.command("work")
+def jobs_work() -> None:
+    """Work the background job queue until stopped (as many as you like, on any machine)."""
+    jobs = current_app.extensions["petitions.jobs"]
+    if current_app.config["JOBS_IMMEDIATE"]:
+        raise click.ClickException("JOBS_IMMEDIATE is set: jobs run where they are queued.")
+    click.echo("Working background jobs; stop with Ctrl-C.")
+    # Huey's own consumer: it handles SIGINT/SIGTERM (finish the job at hand, then stop).
+    jobs.huey.create_consumer(workers=1, worker_type="thread").run()
+
+
+def init_export_cli(app: Flask) -> None:
+    for command in (export_command, jobs_cli):
+        app.cli.add_command(command)

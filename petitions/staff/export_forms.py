@@ -1,0 +1,139 @@
+"""The export form (read from the query string: exports are GET downloads) and the delivery form.
+
+Every field has a default, so ``/export.csv`` and ``/export.pdf`` with no query at all give the
+usual list: counted signatures, names that are not public included (consent covers delivery),
+the letter's main language.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from petitions.export_models import DeliveryMethod
+from petitions.form_messages import TranslatedForm
+from petitions.i18n import LANGUAGE_NAMES
+from petitions.models import Letter
+from petitions.services.exports.delivery_document import PdfOptions
+from petitions.services.exports.signatory_rows import ExportFilter
+from petitions.services.text_input import normalise
+
+# Which signatures an export holds. A delivery PDF holds only people who confirmed.
+STATUS_CHOICES: dict[str, tuple[tuple[str, ...], Any]] = {
+    "counted": (("confirmed",), _l("Counted signatures")),
+    "counted_and_waiting": (
+        ("confirmed", "awaiting_approval"),
+        _l("Counted, and confirmed ones awaiting approval"),
+    ),
+    "all": (
+        ("pending", "awaiting_approval", "confirmed", "withdrawn", "rejected", "spam"),
+        _l("All, whatever their status (not for delivery)"),
+    ),
+}
+PDF_STATUS_CHOICES = ("counted", "counted_and_waiting")
+
+
+class ExportForm(TranslatedForm):
+    class Meta:
+        csrf = False  # GET downloads; nothing is written but the audit trail
+
+    language = SelectField(_l("Language of the document"))
+    second_language = SelectField(_l("Second language of the text"), default="")
+    layout = RadioField(
+        _l("Two languages"),
+        choices=[
+            SelectChoice("sequential", _l("One after the other")),
+            SelectChoice("side_by_side", _l("Side by side")),
+        ],
+        default="sequential",
+    )
+    status = SelectField(
+        _l("Signatures"),
+        choices=[SelectChoice(key, label) for key, (_statuses, label) in STATUS_CHOICES.items()],
+        default="counted",
+    )
+    since = DateField(_l("Signed from (UTC)"), validators=[Optional()])
+    until = DateField(_l("Signed until (UTC)"), validators=[Optional()])
+    include_non_public = BooleanField(_l("Include names that are not public"), default=True)
+    include_comments = BooleanField(_l("Include comments"))
+    group_by_country = BooleanField(_l("Group by country"))
+
+    def __init__(self, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        languages = letter.languages
+        names = [SelectChoice(code, LANGUAGE_NAMES.get(code, code)) for code in languages]
+        self.language.choices = names
+        self.second_language.choices = [SelectChoice("", _l("None")), *names]
+        if not self.language.data:
+            self.language.data = letter.main_language
+        if self.second_language.data is None:
+            self.second_language.data = ""
+
+    def validate_until(self, field: Any) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+    def row_filter(self) -> ExportFilter:
+        return ExportFilter(
+            statuses=STATUS_CHOICES[self.status.data][0],
+            since=self.since.data,
+            until=self.until.data,
+            include_non_public=bool(self.include_non_public.data),
+        )
+
+    def pdf_options(self) -> PdfOptions:
+        languages = [self.language.data]
+        if self.second_language.data and self.second_language.data != self.language.data:
+            languages.append(self.second_language.data)
+        return PdfOptions(
+            languages=tuple(languages),
+            layout=self.layout.data,
+            include_comments=bool(self.include_comments.data),
+            group_by_country=bool(self.group_by_country.data),
+            rows=self.row_filter(),
+        )
+
+
+def export_form(letter: Letter, args: Any) -> ExportForm:
+    """The form from a query string; a checkbox missing from a submitted form means "no"."""
+    submitted = "status" in args
+    form = ExportForm(letter, formdata=args if submitted else None)
+    return form
+
+
+class DeliveryForm(TranslatedForm):
+    export = SelectField(_l("Delivered PDF"), coerce=int)
+    recipient = StringField(
+        _l("Delivered to"),
+        filters=[lambda value: normalise(value or "")],
+        validators=[DataRequired(_l("Say who received the list.")), Length(max=300)],
+    )
+    delivered_on = DateField(_l("Date of delivery"), validators=[DataRequired()], default=None)
+    method = RadioField(
+        _l("How"),
+        choices=[
+            SelectChoice(DeliveryMethod.EMAIL.value, _l("By email")),
+            SelectChoice(DeliveryMethod.IN_PERSON.value, _l("In person")),
+            SelectChoice(DeliveryMethod.POST.value, _l("By post")),
+        ],
+        validators=[DataRequired(_l("Say how the list was delivered."))],
+    )
+    note = TextAreaField(
+        _l("Note (public)"),
+        filters=[lambda value: normalise(value or "")],
+        validators=[Length(max=2000)],
+    )
+    collection_continues = BooleanField(
+        _l("Collection continues: keep the letter open for more signatures")
+    )
+
+    def __init__(self, choices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.export.choices = [SelectChoice(value, label) for value, label in choices]
+        if self.delivered_on.data is None and not self.is_submitted():
+            self.delivered_on.data = date.today()

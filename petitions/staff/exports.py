@@ -1,0 +1,259 @@
+"""Exports of a letter's signatories (CSV, XLSX, the delivery PDF) and its deliveries.
+
+The whole area needs EXPORT (admins, and organisers on their own letters); moderators have no
+access. Every download is written to the audit trail with its filters and number of rows before
+the first byte leaves. CSV and XLSX stream; a PDF of a short list is built within the request,
+a longer one by a background job whose page the organiser watches.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from petitions.database import write_intent
+from petitions.export_models import DeliveryMethod, ExportStatus, PdfExport
+from petitions.extensions import db
+from petitions.links import external_url
+from petitions.models import Letter, utcnow
+from petitions.services import audit, deliveries, letter_editing
+from petitions.services.access import Permission, may
+from petitions.services.exports import pdf_jobs
+from petitions.services.exports.signatory_rows import count_signatures, iter_signatures
+from petitions.services.exports.tabular import content_disposition, csv_chunks, write_xlsx
+from petitions.staff.export_forms import (
+    PDF_STATUS_CHOICES,
+    DeliveryForm,
+    ExportForm,
+    export_form,
+)
+from petitions.staff.gate import current_staff, require
+
+bp = Blueprint("exports", __name__, url_prefix="/letters")
+bp.before_request(require(Permission.EXPORT))
+
+
+def _letter(slug: str) -> Letter:
+    letter = letter_editing.staff_letter(slug)
+    if letter is None:
+        abort(404)
+    if not may(current_user, Permission.EXPORT, letter):
+        abort(403)
+    return letter
+
+
+def _form_page(letter: Letter, form: ExportForm, status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "staff/exports/form.html",
+        letter=letter,
+        form=form,
+        exports=pdf_jobs.letter_exports(letter),
+    ), status
+
+
+def _valid_form(letter: Letter) -> ExportForm | tuple[str, int]:
+    form = export_form(letter, request.args)
+    if not form.validate():
+        return _form_page(letter, form, 400)
+    return form
+
+
+@bp.get("/<slug>/export")
+def form(slug: str) -> ResponseReturnValue:
+    letter = _letter(slug)
+    return _form_page(letter, export_form(letter, {}))
+
+
+def _audit_download(letter: Letter, action: str, form: ExportForm) -> None:
+    organisations, individuals = count_signatures(letter.id, form.row_filter())
+    with write_intent():
+        audit.record(
+            action,
+            obj=letter,
+            letter_id=letter.id,
+            details={
+                **form.row_filter().audit_details(),
+                "rows": organisations + individuals,
+            },
+        )
+        db.session.commit()
+
+
+@bp.get("/<slug>/export.csv")
+def csv_file(slug: str) -> ResponseReturnValue:
+    letter = _letter(slug)
+    form = _valid_form(letter)
+    if not isinstance(form, ExportForm):
+        return form
+    _audit_download(letter, "export.csv", form)
+    rows = iter_signatures(letter.id, form.row_filter())
+    return Response(
+        stream_with_context(csv_chunks(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": content_disposition(letter.slug, "csv", utcnow())},
+    )
+
+
+@bp.get("/<slug>/export.xlsx")
+def xlsx_file(slug: str) -> ResponseReturnValue:
+    letter = _letter(slug)
+    form = _valid_form(letter)
+    if not isinstance(form, ExportForm):
+        return form
+    _audit_download(letter, "export.xlsx", form)
+    # XlsxWriter needs a file it can seek; the rows never sit in memory (constant-memory mode).
+    handle = tempfile.TemporaryFile()  # noqa: SIM115  (closed once sent, by _file_blocks)
+    write_xlsx(iter_signatures(letter.id, form.row_filter()), handle)
+    size = handle.tell()
+    handle.seek(0)
+    return Response(
+        _file_blocks(handle),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": content_disposition(letter.slug, "xlsx", utcnow()),
+            "Content-Length": str(size),
+        },
+    )
+
+
+def _file_blocks(handle: object) -> Iterator[bytes]:
+    try:
+        while block := handle.read(256 * 1024):  # type: ignore[attr-defined]
+            yield block
+    finally:
+        handle.close()  # type: ignore[attr-defined]
+
+
+@bp.get("/<slug>/export.pdf")
+def pdf_file(slug: str) -> ResponseReturnValue:
+    """Ask for a delivery PDF: the file at once for a short list, else the job's page."""
+    letter = _letter(slug)
+    form = _valid_form(letter)
+    if not isinstance(form, ExportForm):
+        return form
+    if form.status.data not in PDF_STATUS_CHOICES:
+        form.status.errors = [_l("A delivery PDF holds only signatures whose email is confirmed.")]
+        return _form_page(letter, form, 400)
+    with write_intent():
+        export, _is_new = pdf_jobs.request_pdf(
+            letter,
+            form.pdf_options(),
+            current_staff(),
+            lambda code: external_url("verification.show", code=code),
+        )
+        db.session.commit()
+    export_id = export.id
+    if export.status == ExportStatus.QUEUED:
+        if export.progress_total <= current_app.config["EXPORT_INLINE_ROWS"]:
+            pdf_jobs.build_pdf(export_id)
+        else:
+            current_app.extensions["petitions.jobs"].build_pdf(export_id)
+    export = db.session.get(PdfExport, export_id, populate_existing=True)
+    assert export is not None
+    if export.status == ExportStatus.READY:
+        return _send_pdf(letter, export)
+    return redirect(url_for(".job", slug=slug, export_id=export_id), 303)
+
+
+def _export(letter: Letter, export_id: int) -> PdfExport:
+    export = db.session.get(PdfExport, export_id)
+    if export is None or export.letter_id != letter.id:
+        abort(404)
+    return export
+
+
+@bp.get("/<slug>/exports/<int:export_id>")
+def job(slug: str, export_id: int) -> ResponseReturnValue:
+    letter = _letter(slug)
+    export = _export(letter, export_id)
+    return render_template("staff/exports/job.html", letter=letter, export=export)
+
+
+@bp.get("/<slug>/exports/<int:export_id>/file.pdf")
+def pdf_download(slug: str, export_id: int) -> ResponseReturnValue:
+    letter = _letter(slug)
+    export = _export(letter, export_id)
+    if export.status != ExportStatus.READY:
+        return redirect(url_for(".job", slug=slug, export_id=export_id), 303)
+    return _send_pdf(letter, export)
+
+
+def _send_pdf(letter: Letter, export: PdfExport) -> Response:
+    with write_intent():
+        audit.record(
+            "export.pdf_downloaded",
+            obj=export,
+            letter_id=letter.id,
+            details={**export.options, "rows": export.count_total, "digest": export.list_digest},
+        )
+        db.session.commit()
+    return Response(
+        stream_with_context(pdf_jobs.pdf_bytes(export)),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": content_disposition(letter.slug, "pdf", export.created_at),
+            "Content-Length": str(export.file_size),
+        },
+    )
+
+
+@bp.route("/<slug>/deliveries", methods=["GET", "POST"])
+def deliveries_page(slug: str) -> ResponseReturnValue:
+    letter = _letter(slug)
+    ready = deliveries.ready_exports(letter)
+    form = DeliveryForm(choices=[(e.id, _export_choice(e)) for e in ready])
+    if form.validate_on_submit():
+        given = deliveries.DeliveryInput(
+            export_id=form.export.data,
+            recipient=form.recipient.data,
+            delivered_on=form.delivered_on.data,
+            method=DeliveryMethod(form.method.data),
+            note=form.note.data or "",
+            collection_continues=bool(form.collection_continues.data),
+        )
+        try:
+            deliveries.record_delivery(letter, given, current_staff())
+        except deliveries.DeliveryError as error:
+            db.session.rollback()
+            form.export.errors = [str(error)]
+        else:
+            db.session.commit()
+            flash(_l("The delivery is recorded."))
+            return redirect(url_for(".deliveries_page", slug=slug), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "staff/exports/deliveries.html",
+        letter=letter,
+        form=form,
+        has_exports=bool(ready),
+        deliveries=deliveries.letter_deliveries(letter),
+    ), status
+
+
+def _export_choice(export: PdfExport) -> str:
+    from flask_babel import format_datetime
+
+    return str(
+        _l(
+            "%(when)s: %(count)s signatories, digest %(digest)s…",
+            when=format_datetime(export.created_at, "short"),
+            count=export.count_total,
+            digest=export.list_digest[:12],
+        )
+    )
