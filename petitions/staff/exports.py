@@ -159,15 +159,14 @@ def pdf_file(slug: str) -> ResponseReturnValue:
         )
         db.session.commit()
     export_id = export.id
-    if export.status == ExportStatus.QUEUED:
-        if export.progress_total <= current_app.config["EXPORT_INLINE_ROWS"]:
-            pdf_jobs.build_pdf(export_id)
-        else:
-            current_app.extensions["petitions.jobs"].build_pdf(export_id)
-    export = db.session.get(PdfExport, export_id, populate_existing=True)
-    assert export is not None
-    if export.status == ExportStatus.READY:
-        return _send_pdf(letter, export)
+    inline = export.progress_total <= current_app.config["EXPORT_INLINE_ROWS"]
+    if export.status == ExportStatus.QUEUED and inline:
+        pdf_jobs.build_pdf(export_id)
+        export = db.session.get(PdfExport, export_id, populate_existing=True)
+        if export is not None and export.status == ExportStatus.READY:
+            return _send_pdf(letter, export)
+    elif export.status == ExportStatus.QUEUED:
+        current_app.extensions["petitions.jobs"].build_pdf(export_id)
     return redirect(url_for(".job", slug=slug, export_id=export_id), 303)
 
 
