@@ -89,7 +89,7 @@ def _make_queue(app: Flask) -> tuple[Any, Any]:
     @huey.task(name="petitions.build_pdf")  # type: ignore[misc]
     def build_pdf_task(export_id: int) -> None:
         with app.app_context():
-            build_pdf(export_id)
+            build_pdf(export_id, notify=True)
 
     return huey, build_pdf_task
 

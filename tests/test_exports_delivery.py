@@ -6,7 +6,7 @@ import subprocess
 import time
 from typing import Any
 
-from conftest import G20, INCLUSIVE, csrf_token
+from conftest import G20, INCLUSIVE, csrf_token, outbox_rows
 from sqlalchemy import func, select, update
 from test_moderation import add_signatures, signature_row
 
@@ -205,6 +205,11 @@ def test_a_real_background_worker_builds_the_pdf(make_app, make_staff):
         assert "The PDF is ready." in page
     finally:
         app.extensions["petitions.jobs"].stop_consumer()
+    # The organiser may have left the page: an email says the PDF is ready, with its page's link.
+    notices = [row for row in outbox_rows(app) if row.purpose == "pdf_ready"]
+    assert len(notices) == 1
+    assert notices[0].recipient.startswith("admin")
+    assert answer.headers["Location"] in notices[0].text_body
 
 
 def test_a_second_click_finds_the_first_job(app):

@@ -16,20 +16,25 @@ import logging
 import secrets
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from petitions.database import write_intent
 from petitions.export_models import ExportStatus, ListedEntry, PdfExport, PdfExportChunk
 from petitions.extensions import db
+from petitions.links import external_url
 from petitions.models import Letter, utcnow
 from petitions.services import audit
 from petitions.services.exports.delivery_document import PdfOptions, front_matter, signatory_list
 from petitions.services.exports.digest import entry_hash, list_digest
 from petitions.services.exports.signatory_rows import count_signatures, iter_signatures
+from petitions.services.outbox import queue_email
 from petitions.staff_models import StaffUser
 
 log = logging.getLogger(__name__)
@@ -135,12 +140,16 @@ def _progress(export_id: int, done: int, total: int) -> None:
         db.session.commit()
 
 
-def build_pdf(export_id: int) -> None:
-    """Build one export's PDF and store it; harmless to call again for the same export."""
+def build_pdf(export_id: int, *, notify: bool = False) -> None:
+    """Build one export's PDF and store it; harmless to call again for the same export.
+
+    ``notify``: email the staff member who asked once it is ready (a background job: they may
+    have left the page).
+    """
     if not _claim(export_id):
         return
     try:
-        _build(export_id)
+        _build(export_id, notify)
     except Exception:
         log.exception("building delivery PDF %s failed", export_id)
         db.session.rollback()
@@ -154,7 +163,7 @@ def build_pdf(export_id: int) -> None:
             db.session.commit()
 
 
-def _build(export_id: int) -> None:
+def _build(export_id: int, notify: bool) -> None:
     # Typst, pikepdf and segno load here, in the process that renders, not in every web process.
     from petitions.services.exports.pdf_typst import render_delivery_pdf
 
@@ -162,6 +171,8 @@ def _build(export_id: int) -> None:
     assert export is not None
     letter = export.letter
     options = PdfOptions.from_json(export.options)
+    requester = export.requested_by_id if notify else None
+    slug, title = letter.slug, letter.text_in(options.languages[0]).title
     listed = signatory_list(letter, options)
     digest = list_digest([*listed.organisations, *listed.individuals])
     front = front_matter(letter, options, listed, export.verify_url, digest)
@@ -186,6 +197,7 @@ def _build(export_id: int) -> None:
             export_id,
             spool,
             entries,
+            _ReadyNotice(requester, slug, title, options.languages[0], pages, listed.total),
             status=ExportStatus.READY,
             finished_at=utcnow(),
             count_organisations=len(listed.organisations),
@@ -197,10 +209,45 @@ def _build(export_id: int) -> None:
         )
 
 
-def _store(export_id: int, spool: object, entries: set[str], **final: object) -> None:
+@dataclass(frozen=True)
+class _ReadyNotice:
+    staff_id: int | None
+    slug: str
+    title: str
+    language: str
+    pages: int
+    rows: int
+
+
+def _notify(export_id: int, notice: _ReadyNotice) -> None:
+    """Queue "your PDF is ready" to the staff member who asked (in the same transaction)."""
+    staff = db.session.get(StaffUser, notice.staff_id) if notice.staff_id else None
+    if staff is None or not staff.is_active:
+        return
+    with force_locale(notice.language):
+        subject = str(_l("The delivery PDF is ready: %(title)s", title=notice.title))
+    queue_email(
+        recipient=staff.email,
+        purpose="pdf_ready",
+        template="pdf_ready",
+        subject=subject,
+        language=notice.language,
+        context={
+            "title": notice.title,
+            "pages": notice.pages,
+            "rows": notice.rows,
+            "link": external_url("staff.exports.job", slug=notice.slug, export_id=export_id),
+        },
+    )
+
+
+def _store(
+    export_id: int, spool: object, entries: set[str], notice: _ReadyNotice, **final: object
+) -> None:
     """Copy the file into the database in slices, with its hash and the listed entries.
 
-    One transaction: the export turns "ready" with all of its bytes or not at all.
+    One transaction: the export turns "ready" with all of its bytes or not at all, and the
+    email saying so goes out only if it does.
     """
     sha = hashlib.sha256()
     size = 0
@@ -228,6 +275,7 @@ def _store(export_id: int, spool: object, entries: set[str], **final: object) ->
             .values(file_sha256=sha.hexdigest(), file_size=size, **final)
             .execution_options(synchronize_session=False)
         )
+        _notify(export_id, notice)
         db.session.commit()
 
 
