@@ -23,6 +23,8 @@ from petitions.services import audit, letter_editing
 from petitions.services.exports import pdf_jobs
 from petitions.services.exports.delivery_document import PdfOptions
 from petitions.services.exports.signatory_rows import (
+    PDF_STATUS_SETS,
+    STATUS_SETS,
     ExportFilter,
     count_signatures,
     iter_signatures,
@@ -31,18 +33,14 @@ from petitions.services.exports.tabular import csv_chunks, write_xlsx
 
 jobs_cli = AppGroup("jobs", help="Background jobs (large delivery PDFs).")
 
-STATUSES = {
-    "counted": ("confirmed",),
-    "counted_and_waiting": ("confirmed", "awaiting_approval"),
-    "all": ("pending", "awaiting_approval", "confirmed", "withdrawn", "rejected", "spam"),
-}
-
 
 @click.command("export")
 @click.argument("slug")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
-@click.option("--status", type=click.Choice(list(STATUSES)), default="counted", show_default=True)
+@click.option(
+    "--status", type=click.Choice(list(STATUS_SETS)), default="counted", show_default=True
+)
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Signed on or after (UTC day).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Signed on or before (UTC day).")
 @click.option("--public-only", is_flag=True, help="Leave out names that are not public.")
@@ -69,13 +67,13 @@ def export_command(
     if letter is None:
         raise click.ClickException(f"No letter {slug!r}.")
     rows = ExportFilter(
-        statuses=STATUSES[status],
+        statuses=STATUS_SETS[status],
         since=since.date() if since else None,
         until=until.date() if until else None,
         include_non_public=not public_only,
     )
     if fmt == "pdf":
-        if status == "all":
+        if status not in PDF_STATUS_SETS:
             raise click.ClickException("A delivery PDF holds only confirmed signatures.")
         unknown = set(languages) - set(letter.languages)
         if unknown or len(languages) > 2:

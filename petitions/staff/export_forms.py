@@ -20,22 +20,15 @@ from petitions.form_messages import TranslatedForm
 from petitions.i18n import LANGUAGE_NAMES
 from petitions.models import Letter
 from petitions.services.exports.delivery_document import PdfOptions
-from petitions.services.exports.signatory_rows import ExportFilter
+from petitions.services.exports.signatory_rows import STATUS_SETS, ExportFilter
 from petitions.services.text_input import normalise
 
-# Which signatures an export holds. A delivery PDF holds only people who confirmed.
-STATUS_CHOICES: dict[str, tuple[tuple[str, ...], Any]] = {
-    "counted": (("confirmed",), _l("Counted signatures")),
-    "counted_and_waiting": (
-        ("confirmed", "awaiting_approval"),
-        _l("Counted, and confirmed ones awaiting approval"),
-    ),
-    "all": (
-        ("pending", "awaiting_approval", "confirmed", "withdrawn", "rejected", "spam"),
-        _l("All, whatever their status (not for delivery)"),
-    ),
+# Which signatures an export holds (the sets themselves are the service's).
+STATUS_LABELS: dict[str, Any] = {
+    "counted": _l("Counted signatures"),
+    "counted_and_waiting": _l("Counted, and confirmed ones awaiting approval"),
+    "all": _l("All, whatever their status (not for delivery)"),
 }
-PDF_STATUS_CHOICES = ("counted", "counted_and_waiting")
 
 
 class ExportForm(TranslatedForm):
@@ -54,7 +47,7 @@ class ExportForm(TranslatedForm):
     )
     status = SelectField(
         _l("Signatures"),
-        choices=[SelectChoice(key, label) for key, (_statuses, label) in STATUS_CHOICES.items()],
+        choices=[SelectChoice(key, label) for key, label in STATUS_LABELS.items()],
         default="counted",
     )
     since = DateField(_l("Signed from (UTC)"), validators=[Optional()])
@@ -80,7 +73,7 @@ class ExportForm(TranslatedForm):
 
     def row_filter(self) -> ExportFilter:
         return ExportFilter(
-            statuses=STATUS_CHOICES[self.status.data][0],
+            statuses=STATUS_SETS[self.status.data],
             since=self.since.data,
             until=self.until.data,
             include_non_public=bool(self.include_non_public.data),

@@ -35,14 +35,13 @@ from petitions.models import Letter, utcnow
 from petitions.services import audit, deliveries, letter_editing
 from petitions.services.access import Permission, may
 from petitions.services.exports import pdf_jobs
-from petitions.services.exports.signatory_rows import count_signatures, iter_signatures
-from petitions.services.exports.tabular import content_disposition, csv_chunks, write_xlsx
-from petitions.staff.export_forms import (
-    PDF_STATUS_CHOICES,
-    DeliveryForm,
-    ExportForm,
-    export_form,
+from petitions.services.exports.signatory_rows import (
+    PDF_STATUS_SETS,
+    count_signatures,
+    iter_signatures,
 )
+from petitions.services.exports.tabular import content_disposition, csv_chunks, write_xlsx
+from petitions.staff.export_forms import DeliveryForm, ExportForm, export_form
 from petitions.staff.gate import current_staff, require
 
 bp = Blueprint("exports", __name__, url_prefix="/letters")
@@ -147,7 +146,7 @@ def pdf_file(slug: str) -> ResponseReturnValue:
     form = _valid_form(letter)
     if not isinstance(form, ExportForm):
         return form
-    if form.status.data not in PDF_STATUS_CHOICES:
+    if form.status.data not in PDF_STATUS_SETS:
         form.status.errors = [_l("A delivery PDF holds only signatures whose email is confirmed.")]
         return _form_page(letter, form, 400)
     with write_intent():

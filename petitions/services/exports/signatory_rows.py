@@ -39,6 +39,15 @@ from petitions.extensions import db
 from petitions.models import Signature, SignatureKind, SignatureStatus
 
 STATUS_VALUES = frozenset(s.value for s in SignatureStatus)
+
+# The status choices the export form and the command line offer, by name. A delivery PDF takes
+# only the first two (the people in it confirmed their email).
+STATUS_SETS: dict[str, tuple[str, ...]] = {
+    "counted": ("confirmed",),
+    "counted_and_waiting": ("awaiting_approval", "confirmed"),
+    "all": tuple(sorted(STATUS_VALUES)),
+}
+PDF_STATUS_SETS = ("counted", "counted_and_waiting")
 KIND_VALUES = frozenset(k.value for k in SignatureKind)
 
 
