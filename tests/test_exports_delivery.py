@@ -242,6 +242,27 @@ def test_a_job_whose_worker_died_is_replaced(app):
         assert db.session.get(PdfExport, first.id).status == ExportStatus.FAILED
 
 
+def test_a_list_that_changes_during_the_render_is_not_printed_with_a_stale_digest(app):
+    """The plan digests the list; the render reads the rows again and must print the same."""
+    from petitions.models import Signature
+    from petitions.services.exports.delivery_document import plan_list
+
+    ids = fill(app)
+    with app.app_context():
+        letter = db.session.scalars(select(Letter).where(Letter.slug == G20)).one()
+        plan = plan_list(letter, PdfOptions(languages=("en",)), "key")
+        printed: list[bytes] = []
+        list(plan.rows(plan.organisation_ids, printed))
+        list(plan.rows(plan.individual_ids, printed))
+        assert plan.matches(printed)
+        # A signer withdraws and signs again under another name between the two reads.
+        db.session.execute(update(Signature).where(Signature.id == ids[1]).values(name="Other"))
+        printed = []
+        list(plan.rows(plan.organisation_ids, printed))
+        list(plan.rows(plan.individual_ids, printed))
+        assert not plan.matches(printed)
+
+
 # --- Digest -------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -20,13 +21,19 @@ from sqlalchemy import func, select
 
 from petitions.extensions import db
 from petitions.models import Letter, LetterText, utcnow
+from petitions.services.exports.digest import canonical_line, digest_of_lines, entry_hash
 from petitions.services.exports.pdf_model import (
     DEFAULT_LABELS,
     FrontMatter,
     LetterTextBlock,
     Signatory,
 )
-from petitions.services.exports.signatory_rows import ExportFilter, iter_signatures
+from petitions.services.exports.signatory_rows import (
+    ExportFilter,
+    SignatureRow,
+    iter_signatures,
+    signatures_by_id,
+)
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 
@@ -105,49 +112,95 @@ def _sort_key(value: str) -> str:
 
 
 @dataclass
-class SortedList:
-    organisations: list[Signatory]
-    individuals: list[Signatory]
+class ListPlan:
+    """The list as decided in one pass: who is on it, in which order, and its digest.
+
+    Only ids are kept (a few MB for 100,000 people), not the rows: the renderer's own pass reads
+    them again in print order (:meth:`rows`), and checks that what it printed is what was
+    digested, so a signer who withdraws and signs again under another name mid-render cannot make
+    the printed digest lie.
+    """
+
+    options: PdfOptions
+    organisation_ids: list[int]
+    individual_ids: list[int]
     first_day: date | None
     last_day: date | None
+    digest: str
+    line_hashes: list[bytes]  # sorted SHA-256 of each canonical line
+    entries: set[str] = field(default_factory=set)  # keyed (name, email) hashes
 
     @property
     def total(self) -> int:
-        return len(self.organisations) + len(self.individuals)
+        return len(self.organisation_ids) + len(self.individual_ids)
+
+    def rows(self, ids: list[int], printed: list[bytes], batch: int = 1000) -> Iterator[Signatory]:
+        """These signatories, in this order; each one's line hash is added to ``printed``."""
+        convert = _converter(self.options)
+        for start in range(0, len(ids), batch):
+            for row in signatures_by_id(ids[start : start + batch]):
+                signatory = convert(row)
+                printed.append(hashlib.sha256(canonical_line(signatory)).digest())
+                yield signatory
+
+    def matches(self, printed: list[bytes]) -> bool:
+        return sorted(printed) == self.line_hashes
 
 
-def signatory_list(letter: Letter, options: PdfOptions) -> SortedList:
-    """Read the chosen signatures once and sort them as they are printed."""
+def _converter(options: PdfOptions) -> Callable[[SignatureRow], Signatory]:
     territories = Locale.parse(options.languages[0]).territories
     english = Locale.parse("en").territories
-    organisations: list[Signatory] = []
-    individuals: list[Signatory] = []
-    first: date | None = None
-    last: date | None = None
-    for row in iter_signatures(letter.id, options.rows):
-        country = territories.get(row.country) or english.get(row.country) or row.country
-        signatory = Signatory(
+
+    def convert(row: SignatureRow) -> Signatory:
+        return Signatory(
             kind=row.kind,  # type: ignore[arg-type]
             name=row.name,
             organisation=row.organisation,
             title=row.title,
             city=row.city,
-            country=country,
+            country=territories.get(row.country) or english.get(row.country) or row.country,
             country_code=row.country,
             verified=row.verified_at is not None,
             comment=row.comment if options.include_comments else "",
         )
-        (organisations if row.kind == "organisation" else individuals).append(signatory)
+
+    return convert
+
+
+def plan_list(letter: Letter, options: PdfOptions, secret_key: str) -> ListPlan:
+    """Read the chosen signatures once: order, digest, dates and listed-entry hashes."""
+    convert = _converter(options)
+    keys: dict[str, list[tuple[str, str, int]]] = {"organisation": [], "individual": []}
+    lines: list[bytes] = []
+    entries: set[str] = set()
+    first: date | None = None
+    last: date | None = None
+    for row in iter_signatures(letter.id, options.rows):
+        signatory = convert(row)
+        country = _sort_key(signatory.country) if options.group_by_country else ""
+        name = signatory.organisation or signatory.name if row.kind == "organisation" else row.name
+        keys[row.kind].append((country, _sort_key(name), row.id))
+        lines.append(canonical_line(signatory))
+        entries.update(
+            entry_hash(value, row.email, secret_key)
+            for value in {row.name, row.organisation} - {""}
+        )
         signed = (row.confirmed_at or row.created_at).date()
         first = signed if first is None or signed < first else first
         last = signed if last is None or signed > last else last
-
-    def by_country(s: Signatory) -> tuple[str, ...]:
-        return (_sort_key(s.country),) if options.group_by_country else ()
-
-    organisations.sort(key=lambda s: (*by_country(s), _sort_key(s.organisation or s.name)))
-    individuals.sort(key=lambda s: (*by_country(s), _sort_key(s.name)))
-    return SortedList(organisations, individuals, first, last)
+    line_hashes = sorted(hashlib.sha256(line).digest() for line in lines)
+    digest = digest_of_lines(lines)
+    del lines
+    return ListPlan(
+        options=options,
+        organisation_ids=[key[2] for key in sorted(keys["organisation"])],
+        individual_ids=[key[2] for key in sorted(keys["individual"])],
+        first_day=first,
+        last_day=last,
+        digest=digest,
+        line_hashes=line_hashes,
+        entries=entries,
+    )
 
 
 def _version_label(text: LetterText) -> str:
@@ -167,14 +220,13 @@ def _day(moment: Any) -> str:
     return format_date(moment, "long")
 
 
-def front_matter(
-    letter: Letter, options: PdfOptions, listed: SortedList, verify_url: str, digest: str
-) -> FrontMatter:
+def front_matter(letter: Letter, plan: ListPlan, verify_url: str) -> FrontMatter:
     """The cover, texts and closing block, in the document's language."""
+    options = plan.options
     language = options.languages[0]
     with force_locale(language):
         labels = {key: str(label) for key, label in LABELS.items()}
-        orgs, people = len(listed.organisations), len(listed.individuals)
+        orgs, people = len(plan.organisation_ids), len(plan.individual_ids)
         labels["n_organisations"] = ngettext(
             "%(count)s organisation", "%(count)s organisations", orgs, count=format_decimal(orgs)
         )
@@ -199,14 +251,14 @@ def front_matter(
             addressees=addressees,
             publisher=main.publisher,
             document_date=utcnow().date(),
-            count_organisations=len(listed.organisations),
-            count_individuals=len(listed.individuals),
-            period=(listed.first_day, listed.last_day),
+            count_organisations=orgs,
+            count_individuals=people,
+            period=(plan.first_day, plan.last_day),
             texts=texts,
             text_layout=options.layout,
             group_by_country=options.group_by_country,
             include_comments=options.include_comments,
-            digest=digest,
+            digest=plan.digest,
             verify_url=verify_url,
             running_header=main.title,
             labels=labels,

@@ -42,7 +42,12 @@ def canonical_line(signatory: Signatory) -> bytes:
 
 def list_digest(signatories: Iterable[Signatory]) -> str:
     """Hex SHA-256 of the canonical serialisation (see the module's docstring)."""
-    lines = sorted(canonical_line(signatory) for signatory in signatories)
+    return digest_of_lines([canonical_line(signatory) for signatory in signatories])
+
+
+def digest_of_lines(lines: list[bytes]) -> str:
+    """The digest of canonical lines given in any order (sorted here, in place)."""
+    lines.sort()
     digest = hashlib.sha256(DIGEST_HEADER)
     for line in lines:
         digest.update(line)

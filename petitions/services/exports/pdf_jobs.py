@@ -31,9 +31,8 @@ from petitions.extensions import db
 from petitions.links import external_url
 from petitions.models import Letter, utcnow
 from petitions.services import audit
-from petitions.services.exports.delivery_document import PdfOptions, front_matter, signatory_list
-from petitions.services.exports.digest import entry_hash, list_digest
-from petitions.services.exports.signatory_rows import count_signatures, iter_signatures
+from petitions.services.exports.delivery_document import PdfOptions, front_matter, plan_list
+from petitions.services.exports.signatory_rows import count_signatures
 from petitions.services.outbox import queue_email
 from petitions.staff_models import StaffUser
 
@@ -150,14 +149,15 @@ def build_pdf(export_id: int, *, notify: bool = False) -> None:
         return
     try:
         _build(export_id, notify)
-    except Exception:
-        log.exception("building delivery PDF %s failed", export_id)
+    except Exception as error:
+        reason = "list_changed" if isinstance(error, ListChanged) else "failed"
+        log.exception("building delivery PDF %s failed (%s)", export_id, reason)
         db.session.rollback()
         with write_intent():
             db.session.execute(
                 update(PdfExport)
                 .where(PdfExport.id == export_id)
-                .values(status=ExportStatus.FAILED, error="failed", finished_at=utcnow())
+                .values(status=ExportStatus.FAILED, error=reason, finished_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
             db.session.commit()
@@ -165,7 +165,7 @@ def build_pdf(export_id: int, *, notify: bool = False) -> None:
 
 def _build(export_id: int, notify: bool) -> None:
     # Typst, pikepdf and segno load here, in the process that renders, not in every web process.
-    from petitions.services.exports.pdf_typst import render_delivery_pdf
+    from petitions.services.exports.pdf_typst import release_memory, render_delivery_pdf
 
     export = db.session.get(PdfExport, export_id)
     assert export is not None
@@ -173,40 +173,56 @@ def _build(export_id: int, notify: bool) -> None:
     options = PdfOptions.from_json(export.options)
     requester = export.requested_by_id if notify else None
     slug, title = letter.slug, letter.text_in(options.languages[0]).title
-    listed = signatory_list(letter, options)
-    digest = list_digest([*listed.organisations, *listed.individuals])
-    front = front_matter(letter, options, listed, export.verify_url, digest)
-    secret = current_app.config["SECRET_KEY"]
-    entries = {
-        entry_hash(value, row.email, secret)
-        for row in iter_signatures(letter.id, options.rows)
-        for value in {row.name, row.organisation} - {""}
-    }
+    plan = plan_list(letter, options, current_app.config["SECRET_KEY"])
+    front = front_matter(letter, plan, export.verify_url)
     db.session.commit()  # end the reading transaction before the long render
+    _store_entries(export_id, plan.entries)
+    plan.entries.clear()  # in the database now; not held through the render
+    release_memory()
 
+    printed: list[bytes] = []
     with tempfile.TemporaryFile() as spool:
         pages = render_delivery_pdf(
             front,
-            listed.organisations,
-            listed.individuals,
+            plan.rows(plan.organisation_ids, printed),
+            plan.rows(plan.individual_ids, printed),
             spool,
-            total_rows=listed.total,
+            total_rows=plan.total,
             progress=lambda done, total: _progress(export_id, done, total),
         )
+        if not plan.matches(printed):
+            raise ListChanged(export_id)
         _store(
             export_id,
             spool,
-            entries,
-            _ReadyNotice(requester, slug, title, options.languages[0], pages, listed.total),
+            _ReadyNotice(requester, slug, title, options.languages[0], pages, plan.total),
             status=ExportStatus.READY,
             finished_at=utcnow(),
-            count_organisations=len(listed.organisations),
-            count_individuals=len(listed.individuals),
-            progress_done=listed.total,
-            progress_total=listed.total,
-            list_digest=digest,
+            count_organisations=len(plan.organisation_ids),
+            count_individuals=len(plan.individual_ids),
+            progress_done=plan.total,
+            progress_total=plan.total,
+            list_digest=plan.digest,
             page_count=pages,
         )
+
+
+class ListChanged(Exception):
+    """A signatory's printed details changed between the digest and the render: ask again."""
+
+
+def _store_entries(export_id: int, entries: set[str]) -> None:
+    """The keyed (name, email) hashes, written before the render (an export only answers "was I
+    listed?" once it is ready, so rows of one that then fails are never read)."""
+    ordered = sorted(entries)
+    with write_intent():
+        db.session.execute(delete(ListedEntry).where(ListedEntry.export_id == export_id))
+        for start in range(0, len(ordered), 5000):
+            db.session.execute(
+                insert(ListedEntry),
+                [{"export_id": export_id, "entry_hash": h} for h in ordered[start : start + 5000]],
+            )
+        db.session.commit()
 
 
 @dataclass(frozen=True)
@@ -241,10 +257,8 @@ def _notify(export_id: int, notice: _ReadyNotice) -> None:
     )
 
 
-def _store(
-    export_id: int, spool: object, entries: set[str], notice: _ReadyNotice, **final: object
-) -> None:
-    """Copy the file into the database in slices, with its hash and the listed entries.
+def _store(export_id: int, spool: object, notice: _ReadyNotice, **final: object) -> None:
+    """Copy the file into the database in slices, with its hash.
 
     One transaction: the export turns "ready" with all of its bytes or not at all, and the
     email saying so goes out only if it does.
@@ -254,7 +268,6 @@ def _store(
     spool.seek(0)  # type: ignore[attr-defined]
     with write_intent():
         db.session.execute(delete(PdfExportChunk).where(PdfExportChunk.export_id == export_id))
-        db.session.execute(delete(ListedEntry).where(ListedEntry.export_id == export_id))
         seq = 0
         while block := spool.read(CHUNK_BYTES):  # type: ignore[attr-defined]
             sha.update(block)
@@ -263,12 +276,6 @@ def _store(
                 insert(PdfExportChunk).values(export_id=export_id, seq=seq, data=block)
             )
             seq += 1
-        ordered = sorted(entries)
-        for start in range(0, len(ordered), 5000):
-            db.session.execute(
-                insert(ListedEntry),
-                [{"export_id": export_id, "entry_hash": h} for h in ordered[start : start + 5000]],
-            )
         db.session.execute(
             update(PdfExport)
             .where(PdfExport.id == export_id)

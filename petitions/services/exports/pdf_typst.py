@@ -11,6 +11,9 @@ header, same country subheading).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import json
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -85,6 +88,26 @@ class TypstEngine:
             self.compiler.compile(input={"main.typ": b""}, format="svg")
         assert isinstance(pdf, bytes)
         return pdf
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the system (glibc keeps it otherwise), so the peak of one
+    step is not added to the next's."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018  (glibc only)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
 
 
 def text_value(text: str) -> dict[str, str]:
@@ -215,6 +238,7 @@ def render_delivery_pdf(
         )
         for kind, rows, count in sections:
             for consumed in _render_section(engine, joiner, doc, kind, rows, count, chunk_rows):
+                release_memory()
                 done += consumed
                 if progress is not None:
                     progress(done, max(total_rows, done))
@@ -226,6 +250,8 @@ def render_delivery_pdf(
             joiner.overlay(
                 engine.compile("furniture", doc.furniture_part(start, stop, pages)), start
             )
+        del engine  # Typst's fonts and caches go before qpdf writes the file
+        release_memory()
         joiner.save(out, title=front.title, language=front.language)
     return pages
 
