@@ -11,6 +11,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from conftest import G20, INCLUSIVE, sign
+from sqlalchemy import select
+
+from petitions.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "petitions" / "translations" / "sq" / "LC_MESSAGES"
@@ -96,6 +99,31 @@ def test_albanian_pages_hold_no_english_ui_text(client, path):
     assert leaked == []
 
 
+def test_the_verification_page_and_a_delivery_pdf_speak_albanian(
+    app, client, staff_client, tmp_path
+):
+    """A PDF made in Albanian, its verification page and the delivered letter's page."""
+    import subprocess
+
+    staff = staff_client("admin")
+    pdf = staff.get(f"/staff/letters/{G20}/export.pdf?status=counted&language=sq").get_data()
+    (tmp_path / "list.pdf").write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "list.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    catalog = sq_catalog()
+    for label in ("To", "Digest of the list (SHA-256)", "Check this list at", "Signatories"):
+        assert catalog[label].string.upper() in text.upper(), label
+    assert "Faqja 1 nga" in text
+    from petitions.export_models import PdfExport
+
+    with app.app_context():
+        code = db.session.scalars(select(PdfExport.code)).one()
+    page = client.get(f"/v/{code}", headers={"Accept-Language": "sq"}).get_data(as_text=True)
+    assert '<html lang="sq">' in page
+    assert [phrase for phrase in english_phrases() if phrase in page] == []
+
+
 def test_albanian_form_errors(client):
     answer = sign(client, lang="sq", email="not-an-email", consent=None)
     page = answer.get_data(as_text=True)
@@ -117,6 +145,8 @@ def test_albanian_form_errors(client):
         "/staff/letters/new",
         f"/staff/letters/{G20}",
         "/staff/account/password",
+        f"/staff/letters/{G20}/export",
+        f"/staff/letters/{G20}/deliveries",
     ],
 )
 def test_albanian_staff_pages_hold_no_english_ui_text(staff_client, path):
