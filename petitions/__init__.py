@@ -29,6 +29,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.outbox_delivery import init_outbox
     from petitions.public.page_cache import PageCache
     from petitions.public.verification import bp as verification_bp
+    from petitions.public.verification import limit_request_size
     from petitions.public.views import bp as public_bp
     from petitions.rate_limits import init_rate_limits
     from petitions.security_headers import init_security_headers
@@ -54,6 +55,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    app.before_request(limit_request_size)  # before CSRFProtect reads any request body
     csrf.init_app(app)
     init_database(app)
     init_i18n(app)

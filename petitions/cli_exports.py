@@ -88,6 +88,7 @@ def export_command(
         _export_pdf(letter, options, output)
         return
     organisations, individuals = count_signatures(letter.id, rows)
+    db.session.commit()  # end the read: on SQLite the write below must begin IMMEDIATE
     with write_intent():
         audit.record(
             f"export.{fmt}",
@@ -106,6 +107,7 @@ def export_command(
 
 
 def _export_pdf(letter: Letter, options: PdfOptions, output: str) -> None:
+    db.session.commit()  # end the read: on SQLite the write below must begin IMMEDIATE
     with write_intent():
         export, _new = pdf_jobs.request_pdf(
             letter,
@@ -119,6 +121,7 @@ def _export_pdf(letter: Letter, options: PdfOptions, output: str) -> None:
     export = db.session.get(PdfExport, export_id, populate_existing=True)
     if export is None or export.status != "ready":
         raise click.ClickException("The PDF could not be made (see the log).")
+    db.session.commit()
     with write_intent():
         audit.record(
             "export.pdf_downloaded",

@@ -124,6 +124,8 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "LANGUAGES": ["en", "sq"],
         "BABEL_DEFAULT_LOCALE": "en",
         "PUBLIC_PAGE_SIZE": 50,
+        # No form needs more; the verification page's file check allows a PDF (its own limit).
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -11,9 +11,13 @@ that page names no letter until the letter is published.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
+from petitions.database import read_phase
 from petitions.export_models import ExportStatus, PdfExport
 from petitions.models import LetterStatus
 from petitions.public.verification_forms import DigestForm, FileForm, ListedForm
@@ -22,6 +26,18 @@ from petitions.services import deliveries
 bp = Blueprint("verification", __name__)
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def _reads_only(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """A check only reads: its POST must not take SQLite's write lock (signers would wait
+    while someone's 200 MB upload is hashed)."""
+
+    @functools.wraps(view)
+    def reading(*args: object, **kwargs: object) -> ResponseReturnValue:
+        with read_phase():
+            return view(*args, **kwargs)
+
+    return reading
 
 
 def _export(code: str) -> PdfExport:
@@ -50,6 +66,7 @@ def show(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/v/<code>/digest")
+@_reads_only
 def check_digest(code: str) -> ResponseReturnValue:
     export = _export(code)
     form = DigestForm()
@@ -61,6 +78,7 @@ def check_digest(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/v/<code>/file")
+@_reads_only
 def check_file(code: str) -> ResponseReturnValue:
     export = _export(code)
     form = FileForm()
@@ -72,6 +90,7 @@ def check_file(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/v/<code>/listed")
+@_reads_only
 def check_listed(code: str) -> ResponseReturnValue:
     export = _export(code)
     form = ListedForm()
@@ -82,9 +101,11 @@ def check_listed(code: str) -> ResponseReturnValue:
     return _page(export, listed_result=found, listed_form=ListedForm(formdata=None))
 
 
-def limit_uploads() -> None:
-    if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
-        abort(413)
+def limit_request_size() -> None:
+    """Let the file check take a PDF, everything else only ``MAX_CONTENT_LENGTH``.
 
-
-bp.before_request(limit_uploads)
+    Registered on the app ahead of CSRFProtect, which parses every POST's form first: Werkzeug
+    then answers 413 from the Content-Length alone, and stops a chunked body at the limit.
+    """
+    if request.endpoint == "verification.check_file":
+        request.max_content_length = MAX_UPLOAD_BYTES

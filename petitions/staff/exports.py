@@ -79,8 +79,19 @@ def form(slug: str) -> ResponseReturnValue:
     return _form_page(letter, export_form(letter, {}))
 
 
+def _end_reading() -> None:
+    """End this GET's reading transaction, so that the write after it begins IMMEDIATE.
+
+    On SQLite a transaction that began as a reader and then writes fails at once with "database
+    is locked" if anyone committed since its first read (SQLITE_BUSY_SNAPSHOT); no busy timeout
+    cures that, and a GET has read (the session's account, the letter) before it gets here.
+    """
+    db.session.commit()
+
+
 def _audit_download(letter: Letter, action: str, form: ExportForm) -> None:
     organisations, individuals = count_signatures(letter.id, form.row_filter())
+    _end_reading()
     with write_intent():
         audit.record(
             action,
@@ -149,6 +160,7 @@ def pdf_file(slug: str) -> ResponseReturnValue:
     if form.status.data not in PDF_STATUS_SETS:
         form.status.errors = [_l("A delivery PDF holds only signatures whose email is confirmed.")]
         return _form_page(letter, form, 400)
+    _end_reading()
     with write_intent():
         export, _is_new = pdf_jobs.request_pdf(
             letter,
@@ -176,14 +188,14 @@ def _export(letter: Letter, export_id: int) -> PdfExport:
     return export
 
 
-@bp.get("/<slug>/exports/<int:export_id>")
+@bp.get("/<slug>/exports/<int(max=2147483647):export_id>")
 def job(slug: str, export_id: int) -> ResponseReturnValue:
     letter = _letter(slug)
     export = _export(letter, export_id)
     return render_template("staff/exports/job.html", letter=letter, export=export)
 
 
-@bp.get("/<slug>/exports/<int:export_id>/file.pdf")
+@bp.get("/<slug>/exports/<int(max=2147483647):export_id>/file.pdf")
 def pdf_download(slug: str, export_id: int) -> ResponseReturnValue:
     letter = _letter(slug)
     export = _export(letter, export_id)
@@ -193,6 +205,7 @@ def pdf_download(slug: str, export_id: int) -> ResponseReturnValue:
 
 
 def _send_pdf(letter: Letter, export: PdfExport) -> Response:
+    _end_reading()
     with write_intent():
         audit.record(
             "export.pdf_downloaded",

@@ -1,12 +1,13 @@
 """The digest printed on a delivery PDF, and the keyed hashes behind "was I on the list?".
 
 The digest is SHA-256 over a canonical serialisation of the list, so it names the list, not the
-file: the same signatories give the same digest whatever the layout, language or options of the
-document, and any change to a printed field of any signatory gives another. The form is:
+file: the same signatories give the same digest whatever the layout or language of the
+document, and any change to a printed field of any signatory gives another (comments count when
+the document prints them, so a list with comments has its own digest). The form is:
 
-    petitions-list-v1\\n
+    petitions-list-v2\\n
     one line per signatory, sorted by its UTF-8 bytes, each ending in \\n:
-    a JSON array [kind, name, organisation, title, city, country_code, verified]
+    a JSON array [kind, name, organisation, title, city, country_code, comment, verified]
     (strings in Unicode NFC, verified as true/false, no spaces, non-ASCII kept as is)
 
 Sorting the lines makes the digest independent of the printed order (grouped by country or not).
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from petitions.services.exports.pdf_model import Signatory
 from petitions.services.text_input import canonical_email
 
-DIGEST_HEADER = b"petitions-list-v1\n"
+DIGEST_HEADER = b"petitions-list-v2\n"
 
 
 def canonical_line(signatory: Signatory) -> bytes:
@@ -34,6 +35,7 @@ def canonical_line(signatory: Signatory) -> bytes:
         signatory.title,
         signatory.city,
         signatory.country_code,
+        signatory.comment,  # "" unless the document prints comments
     ]
     values: list[str | bool] = [unicodedata.normalize("NFC", value) for value in fields]
     values.append(bool(signatory.verified))

@@ -69,9 +69,20 @@ def request_pdf(
     if existing is not None and not _stalled(existing):
         return existing, False
     if existing is not None:
-        existing.status = ExportStatus.FAILED
-        existing.error = "interrupted"
-        db.session.flush()
+        # Conditional: the silent worker may have finished (or beaten its heart) meanwhile.
+        replaced = db.session.execute(
+            update(PdfExport)
+            .where(
+                PdfExport.id == existing.id,
+                PdfExport.status == ExportStatus.RUNNING,
+                PdfExport.heartbeat_at < _stale_before(),
+            )
+            .values(status=ExportStatus.FAILED, error="interrupted", finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.expire(existing)
+        if not replaced:
+            return existing, False
     code = new_code()
     organisations, individuals = count_signatures(letter.id, options.rows)
     export = PdfExport(
@@ -109,18 +120,16 @@ def _stalled(export: PdfExport) -> bool:
 
 
 def _claim(export_id: int) -> bool:
-    """Move a queued (or stalled) export to running; only one worker can win."""
+    """Move a queued export to running; only one worker ever wins it.
+
+    A stalled export is never claimed again: its worker may be slow rather than dead, and two
+    workers on one export would overwrite each other's file. ``request_pdf`` replaces it by a
+    new export instead, and :func:`_still_mine` stops the old worker from writing.
+    """
     with write_intent():
         claimed = db.session.execute(
             update(PdfExport)
-            .where(
-                PdfExport.id == export_id,
-                (PdfExport.status == ExportStatus.QUEUED)
-                | (
-                    (PdfExport.status == ExportStatus.RUNNING)
-                    & (PdfExport.heartbeat_at < _stale_before())
-                ),
-            )
+            .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.QUEUED)
             .values(status=ExportStatus.RUNNING, heartbeat_at=utcnow(), progress_done=0)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -128,14 +137,29 @@ def _claim(export_id: int) -> bool:
     return bool(claimed)
 
 
+class ClaimLost(Exception):
+    """The export was replaced while this worker was silent: stop, write nothing."""
+
+
+def _still_mine(export_id: int, **values: object) -> None:
+    """Write ``values`` (at least a heartbeat) to a running export, or raise ClaimLost.
+
+    The caller's transaction stays open: in :func:`_store` the row is then locked (PostgreSQL)
+    or the database is (SQLite) until the file is in, so no replacement slips in between.
+    """
+    changed = db.session.execute(
+        update(PdfExport)
+        .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.RUNNING)
+        .values(heartbeat_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        raise ClaimLost(export_id)
+
+
 def _progress(export_id: int, done: int, total: int) -> None:
     with write_intent():
-        db.session.execute(
-            update(PdfExport)
-            .where(PdfExport.id == export_id)
-            .values(progress_done=done, progress_total=total, heartbeat_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        _still_mine(export_id, progress_done=done, progress_total=total)
         db.session.commit()
 
 
@@ -149,6 +173,9 @@ def build_pdf(export_id: int, *, notify: bool = False) -> None:
         return
     try:
         _build(export_id, notify)
+    except ClaimLost:
+        db.session.rollback()
+        log.warning("delivery PDF %s was replaced while its worker was silent", export_id)
     except Exception as error:
         reason = "list_changed" if isinstance(error, ListChanged) else "failed"
         log.exception("building delivery PDF %s failed (%s)", export_id, reason)
@@ -156,7 +183,7 @@ def build_pdf(export_id: int, *, notify: bool = False) -> None:
         with write_intent():
             db.session.execute(
                 update(PdfExport)
-                .where(PdfExport.id == export_id)
+                .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.RUNNING)
                 .values(status=ExportStatus.FAILED, error=reason, finished_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
@@ -216,6 +243,7 @@ def _store_entries(export_id: int, entries: set[str]) -> None:
     listed?" once it is ready, so rows of one that then fails are never read)."""
     ordered = sorted(entries)
     with write_intent():
+        _still_mine(export_id)
         db.session.execute(delete(ListedEntry).where(ListedEntry.export_id == export_id))
         for start in range(0, len(ordered), 5000):
             db.session.execute(
@@ -267,6 +295,7 @@ def _store(export_id: int, spool: object, notice: _ReadyNotice, **final: object)
     size = 0
     spool.seek(0)  # type: ignore[attr-defined]
     with write_intent():
+        _still_mine(export_id)  # first: holds the row until the file is in
         db.session.execute(delete(PdfExportChunk).where(PdfExportChunk.export_id == export_id))
         seq = 0
         while block := spool.read(CHUNK_BYTES):  # type: ignore[attr-defined]
@@ -278,7 +307,7 @@ def _store(export_id: int, spool: object, notice: _ReadyNotice, **final: object)
             seq += 1
         db.session.execute(
             update(PdfExport)
-            .where(PdfExport.id == export_id)
+            .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.RUNNING)
             .values(file_sha256=sha.hexdigest(), file_size=size, **final)
             .execution_options(synchronize_session=False)
         )

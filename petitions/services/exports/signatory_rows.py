@@ -149,7 +149,7 @@ def filter_clauses(letter_id: int, flt: ExportFilter) -> list[ColumnElement[bool
         clauses.append(Signature.kind == flt.kind)
     if flt.since is not None:
         clauses.append(signed_at() >= _day_start(flt.since))
-    if flt.until is not None:
+    if flt.until is not None and flt.until < date.max:  # the last day there is: no bound
         clauses.append(signed_at() < _day_start(flt.until + timedelta(days=1)))
     if not flt.include_non_public:
         clauses.append(Signature.is_public.is_(True))
