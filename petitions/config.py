@@ -88,7 +88,7 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         # A delivery PDF of at most this many signatories is built within the request.
         "EXPORT_INLINE_ROWS": int(os.environ.get("EXPORT_INLINE_ROWS", "2000") or 2000),
         # A running PDF job silent for this long was killed; asking again starts a new one.
-        "EXPORT_STALE_SECONDS": 600,
+        "EXPORT_STALE_SECONDS": 300,
         # Checks on the public verification page (is my name on the delivered list?).
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "10 per minute;60 per hour"),
         # How many reverse proxies put an address into X-Forwarded-For; 0 trusts none of them.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 _TOKEN_PATH = re.compile(r"/(confirm|withdraw|invitations)/[^\s/?\"']+")
 # An itsdangerous token on its own (payload.timestamp.signature), wherever a log cuts it out.
@@ -51,8 +53,25 @@ class RedactingFilter(logging.Filter):
 _FILTER = RedactingFilter()
 
 
+def _redacting_factory(
+    previous: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _FILTER.filter(record)
+        return record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    return factory
+
+
 def install_redaction(app_logger_name: str) -> None:
-    """Attach the filter to the loggers that create records and to every handler present."""
+    """Redact every record as it is made, whatever logger makes it (a filter on a logger does
+    not see its children's records, and handlers added later would miss a handler filter); the
+    filters on the known loggers and their handlers stay as a second line."""
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "redacting", False):
+        logging.setLogRecordFactory(_redacting_factory(current))
     for name in (*LOGGERS, app_logger_name):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:

@@ -355,6 +355,18 @@ def test_collection_may_continue_after_a_delivery(app, staff_client):
         assert db.session.scalars(select(Letter.status).where(Letter.slug == G20)).one() == "open"
 
 
+def test_a_double_submit_records_one_delivery(app, staff_client):
+    fill(app)
+    organiser = staff_client("organiser", letters=(G20,))
+    export, _pdf = _make_pdf(app, organiser)
+    assert _record(organiser, export.id, collection_continues="y").status_code == 303
+    again = _record(organiser, export.id, collection_continues="y")
+    assert again.status_code == 400
+    assert "already recorded" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 1
+
+
 def test_bad_deliveries_are_refused_and_change_nothing(app, staff_client):
     fill(app)
     organiser = staff_client("organiser", letters=(G20,))
@@ -385,7 +397,7 @@ def test_verification_checks_digest_file_and_names(app, client, staff_client):
         return answer.get_data(as_text=True)
 
     spaced = " ".join(export.list_digest[i : i + 8] for i in range(0, 64, 8)).upper()
-    assert "This digest matches" in post("digest", digest=spaced)
+    assert "This is the digest recorded for this document" in post("digest", digest=spaced)
     wrong = ("0" if export.list_digest[0] != "0" else "1") + export.list_digest[1:]
     assert "does not match" in post("digest", digest=wrong)
 

@@ -468,6 +468,36 @@ def test_no_address_or_token_in_the_logs(app, live_server, smtp, caplog, monkeyp
     assert leaks == [], "a signer's address or link token reached the log"
 
 
+def test_every_logger_redacts_even_to_handlers_added_later(app):
+    """A module's own logger (a child of "petitions"), a library's, and a handler added after
+    the app was built: none of them sees an address or a token."""
+    import logging
+
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(self.format(record))
+
+    handler = Keep()
+    for name in ("petitions.services.exports.pdf_jobs", "huey.consumer"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            logger.info("mail to %s via /confirm/abc.def.ghi", "ana@example.org")
+            try:
+                raise ValueError("bad address ana@example.org")
+            except ValueError:
+                logger.exception("failed")
+        finally:
+            logger.removeHandler(handler)
+    assert len(seen) == 4
+    joined = "\n".join(seen)
+    assert "ana@example.org" not in joined and "abc.def.ghi" not in joined
+    assert "[email]" in joined and "/confirm/[token]" in joined
+
+
 def test_redact_hides_tokens_in_paths_and_addresses():
     assert redact("/confirm/abc.def.ghi") == "/confirm/[token]"
     assert redact('"GET /withdraw/abc.def.ghi?lang=sq HTTP/1.1" 200 -') == (

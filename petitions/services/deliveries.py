@@ -61,6 +61,17 @@ def record_delivery(letter: Letter, given: DeliveryInput, actor: StaffUser | Non
         raise DeliveryError(_l("A delivery cannot be dated in the future."))
     if letter.status == LetterStatus.DRAFT:
         raise DeliveryError(_l("A draft letter cannot be delivered; publish it first."))
+    # A double submit (or a second tab) must not record one handing-over twice; the letter's
+    # row lock above makes the look and the write one step.
+    twice = db.session.scalar(
+        select(Delivery.id).where(
+            Delivery.export_id == export.id,
+            Delivery.recipient == given.recipient,
+            Delivery.delivered_on == given.delivered_on,
+        )
+    )
+    if twice is not None:
+        raise DeliveryError(_l("This delivery is already recorded."))
     delivery = Delivery(
         letter_id=letter.id,
         export=export,

@@ -316,14 +316,17 @@ def _store(export_id: int, spool: object, notice: _ReadyNotice, **final: object)
 
 
 def pdf_bytes(export: PdfExport) -> Iterator[bytes]:
-    """The stored file, one slice at a time."""
+    """The stored file, one slice at a time, each read in a transaction of its own: a slow
+    download holds no transaction (nor, on PostgreSQL, a pooled connection) while it waits."""
+    export_id = export.id
     seq = 0
     while True:
         block = db.session.scalar(
             select(PdfExportChunk.data).where(
-                PdfExportChunk.export_id == export.id, PdfExportChunk.seq == seq
+                PdfExportChunk.export_id == export_id, PdfExportChunk.seq == seq
             )
         )
+        db.session.rollback()
         if block is None:
             return
         yield bytes(block)
