@@ -17,6 +17,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -66,10 +67,11 @@ def _form_page(letter: Letter, form: ExportForm, status: int = 200) -> tuple[str
     ), status
 
 
-def _valid_form(letter: Letter) -> ExportForm | tuple[str, int]:
+def _valid_form(letter: Letter) -> ExportForm:
+    """The query string's choices; invalid ones end the request with the form and its errors."""
     form = export_form(letter, request.args)
     if not form.validate():
-        return _form_page(letter, form, 400)
+        abort(make_response(_form_page(letter, form, 400)))
     return form
 
 
@@ -109,8 +111,6 @@ def _audit_download(letter: Letter, action: str, form: ExportForm) -> None:
 def csv_file(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
     form = _valid_form(letter)
-    if not isinstance(form, ExportForm):
-        return form
     _audit_download(letter, "export.csv", form)
     rows = iter_signatures(letter.id, form.row_filter())
     return Response(
@@ -124,8 +124,6 @@ def csv_file(slug: str) -> ResponseReturnValue:
 def xlsx_file(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
     form = _valid_form(letter)
-    if not isinstance(form, ExportForm):
-        return form
     _audit_download(letter, "export.xlsx", form)
     # XlsxWriter needs a file it can seek; the rows never sit in memory (constant-memory mode).
     handle = tempfile.TemporaryFile()  # noqa: SIM115  (closed once sent, by _file_blocks)
@@ -155,8 +153,6 @@ def pdf_file(slug: str) -> ResponseReturnValue:
     """Ask for a delivery PDF: the file at once for a short list, else the job's page."""
     letter = _letter(slug)
     form = _valid_form(letter)
-    if not isinstance(form, ExportForm):
-        return form
     if form.status.data not in PDF_STATUS_SETS:
         form.status.errors = [_l("A delivery PDF holds only signatures whose email is confirmed.")]
         return _form_page(letter, form, 400)
