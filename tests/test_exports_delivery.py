@@ -341,6 +341,18 @@ def test_a_recorded_delivery_closes_the_letter_and_shows_publicly(app, client, s
     assert event.details["digest"] == export.list_digest
     assert event.details["rows"] == len(NAMES) + 1
 
+    api = client.get(f"/api/v1/letters/{G20}").get_json()
+    assert api["status"] == "delivered"
+    assert api["deliveries"] == [
+        {
+            "recipient": "Ministry of Education and Sport",
+            "delivered_on": "2026-11-20",
+            "signatories": len(NAMES) + 1,
+            "digest": export.list_digest,
+            "verification_url": f"http://petitions.test/v/{export.code}",
+        }
+    ]
+
     verify = client.get(f"/v/{export.code}").get_data(as_text=True)
     assert export.list_digest in verify and "Ministry of Education and Sport" in verify
     assert "Мария" not in verify and "p2@example.org" not in verify  # no names on the page

@@ -107,12 +107,34 @@ def openapi_document(server_url: str) -> dict[str, object]:
                         {"$ref": "#/components/schemas/Letter"},
                         {
                             "type": "object",
-                            "required": ["languages"],
+                            "required": ["languages", "deliveries"],
                             "properties": {
-                                "languages": {"type": "array", "items": {"type": "string"}}
+                                "languages": {"type": "array", "items": {"type": "string"}},
+                                "deliveries": {
+                                    "type": "array",
+                                    "description": "Signatory lists handed to the addressees",
+                                    "items": {"$ref": "#/components/schemas/Delivery"},
+                                },
                             },
                         },
                     ]
+                },
+                "Delivery": {
+                    "type": "object",
+                    "required": [
+                        "recipient",
+                        "delivered_on",
+                        "signatories",
+                        "digest",
+                        "verification_url",
+                    ],
+                    "properties": {
+                        "recipient": {"type": "string"},
+                        "delivered_on": {"type": "string", "format": "date"},
+                        "signatories": {"type": "integer", "minimum": 0},
+                        "digest": {"type": "string", "description": "SHA-256 of the list"},
+                        "verification_url": {"type": "string", "format": "uri"},
+                    },
                 },
                 "Error": _ERROR,
             }

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from petitions.api.openapi import openapi_document
 from petitions.links import external_url
 from petitions.models import Letter
+from petitions.services import deliveries
 from petitions.services import letters as letter_service
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,7 +41,24 @@ def letter(slug: str) -> ResponseReturnValue:
     found = letter_service.published_letter(slug)
     if found is None:
         abort(404)
-    return jsonify({**letter_summary(found), "languages": found.languages})
+    return jsonify(
+        {
+            **letter_summary(found),
+            "languages": found.languages,
+            "deliveries": [
+                {
+                    "recipient": delivery.recipient,
+                    "delivered_on": delivery.delivered_on.isoformat(),
+                    "signatories": delivery.export.count_total,
+                    "digest": delivery.export.list_digest,
+                    "verification_url": external_url(
+                        "verification.show", code=delivery.export.code
+                    ),
+                }
+                for delivery in deliveries.letter_deliveries(found)
+            ],
+        }
+    )
 
 
 @bp.get("/openapi.json")
