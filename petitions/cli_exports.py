@@ -19,9 +19,10 @@ from petitions.export_models import PdfExport
 from petitions.extensions import db
 from petitions.links import external_url
 from petitions.models import Letter
-from petitions.services import audit, letter_editing
+from petitions.services import letter_editing
 from petitions.services.exports import pdf_jobs
 from petitions.services.exports.delivery_document import PdfOptions
+from petitions.services.exports.export_audit import record_list_export, record_pdf_download
 from petitions.services.exports.signatory_rows import (
     PDF_STATUS_SETS,
     STATUS_SETS,
@@ -90,12 +91,7 @@ def export_command(
     organisations, individuals = count_signatures(letter.id, rows)
     db.session.commit()  # end the read: on SQLite the write below must begin IMMEDIATE
     with write_intent():
-        audit.record(
-            f"export.{fmt}",
-            obj=letter,
-            letter_id=letter.id,
-            details={**rows.audit_details(), "rows": organisations + individuals, "via": "cli"},
-        )
+        record_list_export(letter, fmt, rows, organisations + individuals, via="cli")
         db.session.commit()
     with open(output, "wb") as handle:
         if fmt == "csv":
@@ -123,12 +119,7 @@ def _export_pdf(letter: Letter, options: PdfOptions, output: str) -> None:
         raise click.ClickException("The PDF could not be made (see the log).")
     db.session.commit()
     with write_intent():
-        audit.record(
-            "export.pdf_downloaded",
-            obj=export,
-            letter_id=export.letter_id,
-            details={**export.options, "rows": export.count_total, "via": "cli"},
-        )
+        record_pdf_download(export, via="cli")
         db.session.commit()
     with open(output, "wb") as handle:
         for block in pdf_jobs.pdf_bytes(export):

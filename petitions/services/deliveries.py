@@ -40,17 +40,6 @@ class DeliveryInput:
     collection_continues: bool = False
 
 
-def ready_exports(letter: Letter, limit: int = 20) -> list[PdfExport]:
-    return list(
-        db.session.scalars(
-            select(PdfExport)
-            .where(PdfExport.letter_id == letter.id, PdfExport.status == ExportStatus.READY)
-            .order_by(PdfExport.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 def record_delivery(letter: Letter, given: DeliveryInput, actor: StaffUser | None) -> Delivery:
     """Record a delivery; unless collection continues, the letter becomes delivered."""
     letter = lock_letter(letter)

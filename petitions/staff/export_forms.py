@@ -94,9 +94,7 @@ class ExportForm(TranslatedForm):
 
 def export_form(letter: Letter, args: Any) -> ExportForm:
     """The form from a query string; a checkbox missing from a submitted form means "no"."""
-    submitted = "status" in args
-    form = ExportForm(letter, formdata=args if submitted else None)
-    return form
+    return ExportForm(letter, formdata=args if "status" in args else None)
 
 
 class DeliveryForm(TranslatedForm):

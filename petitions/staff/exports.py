@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -33,9 +34,10 @@ from petitions.export_models import DeliveryMethod, ExportStatus, PdfExport
 from petitions.extensions import db
 from petitions.links import external_url
 from petitions.models import Letter, utcnow
-from petitions.services import audit, deliveries, letter_editing
+from petitions.services import deliveries, letter_editing
 from petitions.services.access import Permission, may
 from petitions.services.exports import pdf_jobs
+from petitions.services.exports.export_audit import record_list_export, record_pdf_download
 from petitions.services.exports.signatory_rows import (
     PDF_STATUS_SETS,
     count_signatures,
@@ -91,19 +93,11 @@ def _end_reading() -> None:
     db.session.commit()
 
 
-def _audit_download(letter: Letter, action: str, form: ExportForm) -> None:
+def _audit_download(letter: Letter, fmt: str, form: ExportForm) -> None:
     organisations, individuals = count_signatures(letter.id, form.row_filter())
     _end_reading()
     with write_intent():
-        audit.record(
-            action,
-            obj=letter,
-            letter_id=letter.id,
-            details={
-                **form.row_filter().audit_details(),
-                "rows": organisations + individuals,
-            },
-        )
+        record_list_export(letter, fmt, form.row_filter(), organisations + individuals)
         db.session.commit()
 
 
@@ -111,7 +105,7 @@ def _audit_download(letter: Letter, action: str, form: ExportForm) -> None:
 def csv_file(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
     form = _valid_form(letter)
-    _audit_download(letter, "export.csv", form)
+    _audit_download(letter, "csv", form)
     rows = iter_signatures(letter.id, form.row_filter())
     return Response(
         stream_with_context(csv_chunks(rows)),
@@ -124,7 +118,7 @@ def csv_file(slug: str) -> ResponseReturnValue:
 def xlsx_file(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
     form = _valid_form(letter)
-    _audit_download(letter, "export.xlsx", form)
+    _audit_download(letter, "xlsx", form)
     # XlsxWriter needs a file it can seek; the rows never sit in memory (constant-memory mode).
     handle = tempfile.TemporaryFile()  # noqa: SIM115  (closed once sent, by _file_blocks)
     write_xlsx(iter_signatures(letter.id, form.row_filter()), handle)
@@ -203,12 +197,7 @@ def pdf_download(slug: str, export_id: int) -> ResponseReturnValue:
 def _send_pdf(letter: Letter, export: PdfExport) -> Response:
     _end_reading()
     with write_intent():
-        audit.record(
-            "export.pdf_downloaded",
-            obj=export,
-            letter_id=letter.id,
-            details={**export.options, "rows": export.count_total, "digest": export.list_digest},
-        )
+        record_pdf_download(export)
         db.session.commit()
     return Response(
         stream_with_context(pdf_jobs.pdf_bytes(export)),
@@ -223,7 +212,7 @@ def _send_pdf(letter: Letter, export: PdfExport) -> Response:
 @bp.route("/<slug>/deliveries", methods=["GET", "POST"])
 def deliveries_page(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
-    ready = deliveries.ready_exports(letter)
+    ready = pdf_jobs.letter_exports(letter, ready_only=True)
     form = DeliveryForm(choices=[(e.id, _export_choice(e)) for e in ready])
     if form.validate_on_submit():
         given = deliveries.DeliveryInput(
@@ -254,8 +243,6 @@ def deliveries_page(slug: str) -> ResponseReturnValue:
 
 
 def _export_choice(export: PdfExport) -> str:
-    from flask_babel import format_datetime
-
     return str(
         _l(
             "%(when)s: %(count)s signatories, digest %(digest)s…",

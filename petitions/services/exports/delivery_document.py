@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, Literal
 
 from babel import Locale
-from flask_babel import force_locale, format_decimal, ngettext
+from flask_babel import force_locale, format_date, format_decimal, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -211,13 +211,13 @@ def _version_label(text: LetterText) -> str:
             LetterText.id <= text.id,
         )
     )
-    return str(_l("Version %(number)s of %(date)s", number=number, date=_day(text.created_at)))
-
-
-def _day(moment: Any) -> str:
-    from flask_babel import format_date
-
-    return format_date(moment, "long")
+    return str(
+        _l(
+            "Version %(number)s of %(date)s",
+            number=number,
+            date=format_date(text.created_at, "long"),
+        )
+    )
 
 
 def front_matter(letter: Letter, plan: ListPlan, verify_url: str) -> FrontMatter:

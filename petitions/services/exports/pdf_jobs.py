@@ -15,7 +15,7 @@ import hashlib
 import logging
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -61,7 +61,10 @@ def active_export(letter: Letter, key: str) -> PdfExport | None:
 
 
 def request_pdf(
-    letter: Letter, options: PdfOptions, requested_by: StaffUser | None, verify_url_for: object
+    letter: Letter,
+    options: PdfOptions,
+    requested_by: StaffUser | None,
+    verify_url_for: Callable[[str], str],
 ) -> tuple[PdfExport, bool]:
     """Find the job already making this PDF, or queue a new one. Returns (export, is_new)."""
     key = options.key()
@@ -91,7 +94,7 @@ def request_pdf(
         requested_by_id=requested_by.id if requested_by is not None else None,
         options=options.to_json(),
         options_key=key,
-        verify_url=verify_url_for(code),  # type: ignore[operator]
+        verify_url=verify_url_for(code),
         status=ExportStatus.QUEUED,
         progress_total=organisations + individuals,
     )
@@ -199,7 +202,7 @@ def _build(export_id: int, notify: bool) -> None:
     letter = export.letter
     options = PdfOptions.from_json(export.options)
     requester = export.requested_by_id if notify else None
-    slug, title = letter.slug, letter.text_in(options.languages[0]).title
+    slug = letter.slug
     plan = plan_list(letter, options, current_app.config["SECRET_KEY"])
     front = front_matter(letter, plan, export.verify_url)
     db.session.commit()  # end the reading transaction before the long render
@@ -222,7 +225,7 @@ def _build(export_id: int, notify: bool) -> None:
         _store(
             export_id,
             spool,
-            _ReadyNotice(requester, slug, title, options.languages[0], pages, plan.total),
+            _ReadyNotice(requester, slug, front.title, front.language, pages, plan.total),
             status=ExportStatus.READY,
             finished_at=utcnow(),
             count_organisations=len(plan.organisation_ids),
@@ -333,12 +336,9 @@ def pdf_bytes(export: PdfExport) -> Iterator[bytes]:
         seq += 1
 
 
-def letter_exports(letter: Letter, limit: int = 20) -> list[PdfExport]:
-    return list(
-        db.session.scalars(
-            select(PdfExport)
-            .where(PdfExport.letter_id == letter.id)
-            .order_by(PdfExport.id.desc())
-            .limit(limit)
-        )
-    )
+def letter_exports(letter: Letter, *, ready_only: bool = False, limit: int = 20) -> list[PdfExport]:
+    """The letter's newest PDF exports (only the finished ones: those a delivery can point at)."""
+    query = select(PdfExport).where(PdfExport.letter_id == letter.id)
+    if ready_only:
+        query = query.where(PdfExport.status == ExportStatus.READY)
+    return list(db.session.scalars(query.order_by(PdfExport.id.desc()).limit(limit)))
