@@ -49,10 +49,11 @@ from letter_page import (  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from petitions.extensions import db  # noqa: E402
-from petitions.models import Letter, LetterText, utcnow  # noqa: E402
+from petitions.models.columns import utcnow  # noqa: E402
+from petitions.models.letters import Letter, LetterText  # noqa: E402
+from petitions.models.staff import StaffUser  # noqa: E402
 from petitions.services import letter_stats  # noqa: E402
 from petitions.services.passwords import hash_password  # noqa: E402
-from petitions.staff_models import StaffUser  # noqa: E402
 
 PASSWORD = "a long benchmark password"
 PERIOD_SECONDS = 60 * 24 * 3600

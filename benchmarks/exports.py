@@ -42,7 +42,8 @@ from sqlalchemy import create_engine, select  # noqa: E402
 
 from petitions import create_app  # noqa: E402
 from petitions.extensions import db  # noqa: E402
-from petitions.models import Letter, SignatureStatus  # noqa: E402
+from petitions.models.letters import Letter  # noqa: E402
+from petitions.models.signatures import SignatureStatus  # noqa: E402
 from petitions.services.data_generator import generate  # noqa: E402
 from petitions.services.exports.signatory_rows import ExportFilter, iter_signatures  # noqa: E402
 from petitions.services.exports.tabular import csv_chunks, write_xlsx  # noqa: E402
@@ -79,9 +80,10 @@ def export_xlsx(letter_id: int, path: Path, flt: ExportFilter) -> int:
 def export_pdf(letter_id: int, path: Path, flt: ExportFilter) -> int:
     """The delivery PDF as the job makes it (counted signatures: a PDF holds no others), then
     written out from the slices it is stored in."""
-    from petitions.export_models import PdfExport
+    from petitions.models.exports import PdfExport
     from petitions.services.exports import pdf_jobs
     from petitions.services.exports.delivery_document import PdfOptions
+    from petitions.workers import pdf_builder
 
     if not set(flt.statuses) <= {"confirmed", "awaiting_approval"}:
         flt = ExportFilter()
@@ -91,7 +93,7 @@ def export_pdf(letter_id: int, path: Path, flt: ExportFilter) -> int:
         letter, options, None, lambda code: f"https://x.test/v/{code}"
     )
     db.session.commit()
-    pdf_jobs.build_pdf(export.id)
+    pdf_builder.build_pdf(export.id)
     export = db.session.get(PdfExport, export.id, populate_existing=True)
     assert export is not None and export.status == "ready", export and export.error
     with path.open("wb") as out:

@@ -39,7 +39,8 @@ from sqlalchemy import create_engine, event, select, text  # noqa: E402
 
 from petitions import create_app  # noqa: E402
 from petitions.extensions import db  # noqa: E402
-from petitions.models import Letter, LetterText, Signature  # noqa: E402
+from petitions.models.letters import Letter, LetterText  # noqa: E402
+from petitions.models.signatures import Signature  # noqa: E402
 from petitions.public.page_cache import PageCache  # noqa: E402
 
 SLUG = "g20-protect-education"
@@ -221,7 +222,7 @@ def time_pages(app: Flask, count: int, requests: int, budget: float) -> dict[str
 
 def explain(app: Flask) -> None:
     """Show how the database runs the "recent signatories" query of the letter page."""
-    from petitions.models import SignatureKind
+    from petitions.models.signatures import SignatureKind
     from petitions.services import letters as letter_service
 
     captured: list[tuple[str, Any]] = []

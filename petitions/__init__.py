@@ -16,26 +16,26 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, commands, error pages, outbox worker."""
-    from petitions import errors
     from petitions.api.views import bp as api_bp
     from petitions.cli import init_cli
     from petitions.config import load_settings
-    from petitions.database import init_database
-    from petitions.export_models import PdfExport  # noqa: F401  (its tables join the metadata)
     from petitions.extensions import csrf, db, migrate
-    from petitions.i18n import init_i18n
-    from petitions.jobs import init_jobs
-    from petitions.log_redaction import install_redaction
-    from petitions.outbox_delivery import init_outbox
+    from petitions.models.database import init_database
+    from petitions.models.exports import PdfExport  # noqa: F401  (its tables join the metadata)
+    from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
     from petitions.public.page_cache import PageCache
     from petitions.public.verification import bp as verification_bp
     from petitions.public.verification import limit_request_size
     from petitions.public.views import bp as public_bp
-    from petitions.rate_limits import init_rate_limits
-    from petitions.security_headers import init_security_headers
     from petitions.staff import init_staff
-    from petitions.staff_models import StaffUser  # noqa: F401  (its tables join the metadata)
-    from petitions.templating import init_templating
+    from petitions.web import errors
+    from petitions.web.i18n import init_i18n
+    from petitions.web.log_redaction import install_redaction
+    from petitions.web.rate_limits import init_rate_limits
+    from petitions.web.security_headers import init_security_headers
+    from petitions.web.templating import init_templating
+    from petitions.workers.jobs import init_jobs
+    from petitions.workers.outbox_delivery import init_outbox
 
     instance_path = Path(os.environ.get("PETITIONS_INSTANCE", PROJECT_ROOT / "instance"))
     app = Flask(

@@ -197,7 +197,7 @@ def press_button(client: FlaskClient, url: str) -> Any:
 def outbox_rows(app: Flask) -> list[Any]:
     from sqlalchemy import select
 
-    from petitions.models import OutboxEmail
+    from petitions.models.outbox import OutboxEmail
 
     with app.app_context():
         rows = db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)).all()
@@ -304,8 +304,8 @@ def make_staff(app: Flask, staff_password_hash: str) -> Any:
     """Create a staff account: ``make_staff("organiser", letters=[G20])`` returns its email."""
     from sqlalchemy import select
 
-    from petitions.models import Letter
-    from petitions.staff_models import StaffUser
+    from petitions.models.letters import Letter
+    from petitions.models.staff import StaffUser
 
     counter = iter(range(1, 10_000))
 

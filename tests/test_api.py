@@ -11,9 +11,10 @@ import pytest
 from conftest import G20, INCLUSIVE, links_in, outbox_rows, path_of, press_button, sign
 from sqlalchemy import update
 
-from petitions.demo_content import DEMO_LETTERS
 from petitions.extensions import db
-from petitions.models import Letter, LetterStatus, LetterText, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, LetterStatus, LetterText
+from petitions.services.demo_content import DEMO_LETTERS
 from petitions.services.letters import text_hash
 
 DEMO = {spec["slug"]: spec for spec in DEMO_LETTERS}

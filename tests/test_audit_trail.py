@@ -13,11 +13,11 @@ from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import DBAPIError
 from test_staff_admin import INVITE_LINK, invite, staff_id, submit
 
-from petitions.client_address import hash_ip
 from petitions.extensions import db
-from petitions.models import Letter
+from petitions.models.audit import AuditEvent
+from petitions.models.letters import Letter
 from petitions.services import audit
-from petitions.staff_models import AuditEvent
+from petitions.web.client_address import hash_ip
 
 EVENT_ROW = re.compile(r'<tr id="event-(\d+)">')
 OLDER_LINK = re.compile(r'<a href="([^"]+)" rel="next">')

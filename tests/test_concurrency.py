@@ -24,7 +24,8 @@ from conftest import (
 from sqlalchemy import func, select
 
 from petitions.extensions import db
-from petitions.models import Letter, Signature
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature
 
 CLIENTS = 20
 

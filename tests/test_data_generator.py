@@ -12,9 +12,10 @@ from flask import Flask
 from sqlalchemy import func, select
 from test_moderation import add_signature
 
-from petitions.cli_generate import generate_command
+from petitions.cli.generate import generate_command
 from petitions.extensions import db
-from petitions.models import Letter, Signature, SignatureStatus
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature, SignatureStatus
 from petitions.services.counters import recount
 from petitions.services.data_generator import GenerationRefused, generate
 from petitions.services.exports.signatory_rows import ExportFilter, count_signatures

@@ -10,14 +10,15 @@ from conftest import G20, INCLUSIVE, csrf_token, outbox_rows
 from sqlalchemy import func, select, update
 from test_moderation import add_signatures, signature_row
 
-from petitions.export_models import Delivery, ExportStatus, PdfExport
 from petitions.extensions import db
-from petitions.models import Letter, utcnow
+from petitions.models.audit import AuditEvent
+from petitions.models.columns import utcnow
+from petitions.models.exports import Delivery, ExportStatus, PdfExport
+from petitions.models.letters import Letter
 from petitions.services.exports.delivery_document import PdfOptions
 from petitions.services.exports.digest import list_digest
 from petitions.services.exports.pdf_jobs import request_pdf
 from petitions.services.exports.pdf_model import Signatory
-from petitions.staff_models import AuditEvent
 
 NAMES = [
     ("Ana Hoxha", "individual", ""),
@@ -244,7 +245,7 @@ def test_a_job_whose_worker_died_is_replaced(app):
 
 def test_a_list_that_changes_during_the_render_is_not_printed_with_a_stale_digest(app):
     """The plan digests the list; the render reads the rows again and must print the same."""
-    from petitions.models import Signature
+    from petitions.models.signatures import Signature
     from petitions.services.exports.delivery_document import plan_list
 
     ids = fill(app)

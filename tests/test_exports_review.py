@@ -18,15 +18,18 @@ from conftest import G20, INCLUSIVE, csrf_token, login, outbox_rows
 from sqlalchemy import event, func, select, update
 from test_exports_delivery import _make_pdf, _record, audit_actions, fill
 
-from petitions.export_models import Delivery, ExportStatus, ListedEntry, PdfExport, PdfExportChunk
 from petitions.extensions import db
-from petitions.models import Letter, Signature, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.exports import Delivery, ExportStatus, ListedEntry, PdfExport, PdfExportChunk
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature
+from petitions.models.staff import StaffUser
 from petitions.public.verification import MAX_UPLOAD_BYTES
 from petitions.services.exports import pdf_jobs
 from petitions.services.exports.delivery_document import PdfOptions
 from petitions.services.exports.digest import list_digest
 from petitions.services.exports.pdf_model import Signatory
-from petitions.staff_models import StaffUser
+from petitions.workers import pdf_builder
 
 VERIFY_URL = "http://petitions.test/v/{}".format
 
@@ -167,7 +170,7 @@ def test_the_name_and_email_check_is_rate_limited_per_address(make_app, make_sta
     login(staff, make_staff("admin"))
     first = _make_pdf(app, staff)[0].code
     with app.app_context():
-        pdf_jobs.build_pdf(_queue_pdf(app, "sq"))
+        pdf_builder.build_pdf(_queue_pdf(app, "sq"))
         other = db.session.scalars(select(PdfExport.code).where(PdfExport.code != first)).one()
     visitor = app.test_client()
     assert [_listed_check(visitor, first) for _ in range(5)] == [200] * 5
@@ -259,11 +262,11 @@ def test_a_silent_worker_and_a_second_run_store_the_pdf_once(make_app, make_staf
     fill(app)
     export_id = _queue_pdf(app, asker=make_staff("admin"))
     with app.app_context():
-        assert pdf_jobs._claim(export_id)  # worker A
-        pdf_jobs.build_pdf(export_id, notify=True)  # worker B
+        assert pdf_builder._claim(export_id)  # worker A
+        pdf_builder.build_pdf(export_id, notify=True)  # worker B
     after_b = (_export_row(app, export_id).status, _stored_sha(app, export_id))
     with app.app_context(), suppress(Exception):  # A may stop with an error; not overwrite
-        pdf_jobs._build(export_id, True)  # worker A wakes up
+        pdf_builder._build(export_id, True)  # worker A wakes up
     final, stored = _export_row(app, export_id), _stored_sha(app, export_id)
     assert (final.status, final.file_sha256) == (ExportStatus.READY, stored)
     assert after_b in ((ExportStatus.RUNNING, NOTHING), (ExportStatus.READY, stored))
@@ -276,11 +279,11 @@ def test_a_replaced_job_stays_failed_when_its_worker_finishes_late(make_app):
     fill(app)
     old_id = _queue_pdf(app)
     with app.app_context():
-        assert pdf_jobs._claim(old_id)  # its worker starts, then goes silent
+        assert pdf_builder._claim(old_id)  # its worker starts, then goes silent
     assert _queue_pdf(app) != old_id  # a click: the job is replaced
     assert _export_row(app, old_id).status == ExportStatus.FAILED
     with app.app_context(), suppress(Exception):  # it may stop with an error; not write
-        pdf_jobs._build(old_id, False)  # the silent worker finishes after all
+        pdf_builder._build(old_id, False)  # the silent worker finishes after all
     assert _export_row(app, old_id).status == ExportStatus.FAILED
     assert _stored_sha(app, old_id) == NOTHING
 

@@ -22,7 +22,7 @@ from test_moderation import add_signatures, letter_id, signature_row
 from werkzeug.http import parse_options_header
 
 from petitions.extensions import db
-from petitions.models import Letter
+from petitions.models.letters import Letter
 from petitions.services.exports.signatory_rows import (
     ExportFilter,
     SignatureRow,

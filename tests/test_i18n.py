@@ -115,7 +115,7 @@ def test_the_verification_page_and_a_delivery_pdf_speak_albanian(
     for label in ("To", "Digest of the list (SHA-256)", "Check this list at", "Signatories"):
         assert catalog[label].string.upper() in text.upper(), label
     assert "Faqja 1 nga" in text
-    from petitions.export_models import PdfExport
+    from petitions.models.exports import PdfExport
 
     with app.app_context():
         code = db.session.scalars(select(PdfExport.code)).one()

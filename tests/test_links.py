@@ -13,9 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from petitions.extensions import db
-from petitions.models import Letter, LetterStatus, Signature, SignatureStatus, utcnow
-from petitions.outbox_delivery import deliver_all_due
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, LetterStatus
+from petitions.models.signatures import Signature, SignatureStatus
 from petitions.services.signing import RESEND_QUIET_PERIOD
+from petitions.workers.outbox_delivery import deliver_all_due
 
 FORM_PATTERN = re.compile(r"<form\b.*?</form>", re.S)
 

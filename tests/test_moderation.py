@@ -13,9 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from petitions.extensions import db
-from petitions.models import Letter, Moderation, Signature, utcnow
+from petitions.models.audit import AuditEvent
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, Moderation
+from petitions.models.signatures import Signature
+from petitions.models.staff import ModerationReason
 from petitions.services.counters import recount
-from petitions.staff_models import AuditEvent, ModerationReason
 
 REASONS = ("Not a real person or organisation", "Duplicate of another signature")
 
@@ -520,7 +523,7 @@ def test_other_letters_are_untouched(app, client, moderator):
 
 def test_a_signer_who_withdraws_after_a_rejection_stays_out(app, client, staff_client):
     """Withdrawal is the signer's last word: a later restore by staff cannot bring it back."""
-    from petitions.models import SignatureStatus
+    from petitions.models.signatures import SignatureStatus
 
     sign(client, G20, email="late@example.org")
     links = links_in(outbox_rows(app)[-1].text_body)

@@ -29,9 +29,10 @@ from test_moderation import (
 )
 
 from petitions.extensions import db
-from petitions.models import Moderation, Signature
+from petitions.models.letters import Moderation
+from petitions.models.signatures import Signature
+from petitions.models.staff import StaffUser
 from petitions.services.moderation import ModerationAction, Skip, moderate
-from petitions.staff_models import StaffUser
 
 ROUNDS = 10
 

@@ -26,7 +26,8 @@ from test_moderation import (
 )
 
 from petitions.extensions import db
-from petitions.models import Signature, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.signatures import Signature
 from petitions.services.moderation_bulk import MAX_BULK
 from petitions.services.moderation_queue import likely_match, website_host
 

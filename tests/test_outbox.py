@@ -35,15 +35,18 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from petitions.extensions import db
-from petitions.log_redaction import redact
-from petitions.models import Letter, OutboxEmail, OutboxStatus, Signature, SignatureKind, utcnow
-from petitions.outbox_delivery import deliver_all_due, deliver_due
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter
+from petitions.models.outbox import OutboxEmail, OutboxStatus
+from petitions.models.signatures import Signature, SignatureKind
 from petitions.services.mail_transport import (
     ConsoleTransport,
     SMTPTransport,
     transport_from_url,
 )
 from petitions.services.signing import SignatureInput, sign_letter
+from petitions.web.log_redaction import redact
+from petitions.workers.outbox_delivery import deliver_all_due, deliver_due
 
 PUBLIC_URL = "http://petitions.test"
 MAIL_FROM = "letters@petitions.test"

@@ -10,8 +10,9 @@ from conftest import G20, outbox_rows, sign
 from sqlalchemy import update
 
 from petitions.extensions import db
-from petitions.models import OutboxEmail, utcnow
-from petitions.outbox_delivery import _record, claim_due, deliver_all_due
+from petitions.models.columns import utcnow
+from petitions.models.outbox import OutboxEmail
+from petitions.workers.outbox_delivery import _record, claim_due, deliver_all_due
 
 
 class SilentServer:

@@ -8,7 +8,7 @@ from conftest import G20, csrf_token, links_in, outbox_rows, press_button, sign
 from sqlalchemy import select
 
 from petitions.extensions import db
-from petitions.models import Letter
+from petitions.models.letters import Letter
 
 
 def count_shown(html: str) -> int:
@@ -78,7 +78,7 @@ def test_a_closed_letter_is_never_served_from_the_open_page(app):
 
 
 def test_an_edited_goal_or_addressee_shows_at_once(app):
-    from petitions.models import Addressee
+    from petitions.models.letters import Addressee
 
     client = app.test_client()
     assert "of the goal of 1000" in client.get(f"/letters/{G20}").get_data(as_text=True)

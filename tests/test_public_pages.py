@@ -27,17 +27,11 @@ from conftest import (
 from markupsafe import escape
 from sqlalchemy import select, update
 
-from petitions.demo_content import DEMO_LETTERS
 from petitions.extensions import db
-from petitions.models import (
-    Addressee,
-    Letter,
-    LetterStatus,
-    LetterText,
-    Signature,
-    SignatureStatus,
-    utcnow,
-)
+from petitions.models.columns import utcnow
+from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText
+from petitions.models.signatures import Signature, SignatureStatus
+from petitions.services.demo_content import DEMO_LETTERS
 from petitions.services.letters import text_hash
 
 DEMO = {spec["slug"]: spec for spec in DEMO_LETTERS}

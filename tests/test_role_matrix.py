@@ -15,7 +15,7 @@ from conftest import G20, INCLUSIVE, csrf_token
 from sqlalchemy import func, select
 
 from petitions.extensions import db
-from petitions.staff_models import AuditEvent
+from petitions.models.audit import AuditEvent
 
 ANONYMOUS, ADMIN, MODERATOR, OWNER, OTHER_ORGANISER = (
     "anonymous",

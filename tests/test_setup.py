@@ -14,10 +14,11 @@ from conftest import G20, INCLUSIVE, pg_url
 from sqlalchemy import select
 
 from petitions import create_app
-from petitions.client_address import hash_ip
 from petitions.config import database_url, load_settings
 from petitions.extensions import db
-from petitions.models import Letter, Signature
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature
+from petitions.web.client_address import hash_ip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,7 +186,8 @@ def test_tracebacks_in_the_log_are_redacted_too(app, caplog):
 def test_demo_reopens_demo_letters_whose_deadline_passed(app, runner):
     from datetime import timedelta
 
-    from petitions.models import LetterStatus, utcnow
+    from petitions.models.columns import utcnow
+    from petitions.models.letters import LetterStatus
 
     with app.app_context():
         letter = db.session.scalar(select(Letter).where(Letter.slug == G20))

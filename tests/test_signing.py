@@ -14,20 +14,11 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from petitions.client_address import client_ip_hash, hash_ip
 from petitions.extensions import db
-from petitions.models import (
-    Letter,
-    LetterStatus,
-    LetterText,
-    Moderation,
-    OutboxEmail,
-    Signature,
-    SignatureKind,
-    SignatureStatus,
-    utcnow,
-)
-from petitions.outbox_delivery import close_expired
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, LetterStatus, LetterText, Moderation
+from petitions.models.outbox import OutboxEmail
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.services.counters import recount, set_status
 from petitions.services.signature_links import (
     Outcome,
@@ -51,6 +42,8 @@ from petitions.services.tokens import (
     make_token,
     read_token,
 )
+from petitions.web.client_address import client_ip_hash, hash_ip
+from petitions.workers.letter_closing import close_expired
 
 IP = "203.0.113.77"
 HEX32 = re.compile(r"[0-9a-f]{32}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from conftest import G20, links_in, press_button, sign, text_part
 
 from petitions.extensions import db
-from petitions.models import Letter
-from petitions.outbox_delivery import deliver_all_due
+from petitions.models.letters import Letter
+from petitions.workers.outbox_delivery import deliver_all_due
 
 
 def test_sign_confirm_count_withdraw(make_app, smtp):

@@ -18,10 +18,12 @@ from conftest import G20, INCLUSIVE, csrf_token, login, outbox_rows, path_of
 from sqlalchemy import select
 
 from petitions.extensions import db
-from petitions.models import Letter, utcnow
+from petitions.models.audit import AuditEvent
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter
+from petitions.models.staff import ModerationReason, StaffInvitation, StaffUser
 from petitions.services import moderation_reasons
 from petitions.services.passwords import common_passwords
-from petitions.staff_models import AuditEvent, ModerationReason, StaffInvitation, StaffUser
 
 INVITE_LINK = re.compile(r"https?://[^\s\"<>]+/staff/invitations/[A-Za-z0-9_-]+")
 COMMON_LONG_PASSWORD = "password123456"

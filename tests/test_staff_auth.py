@@ -9,6 +9,8 @@ from conftest import STAFF_PASSWORD, csrf_token, login
 from sqlalchemy import select
 
 from petitions.extensions import db
+from petitions.models.audit import AuditEvent
+from petitions.models.staff import StaffUser
 from petitions.services.passwords import (
     PasswordRejected,
     check_new_password,
@@ -16,7 +18,6 @@ from petitions.services.passwords import (
     hash_password,
     verify_password,
 )
-from petitions.staff_models import AuditEvent, StaffUser
 
 
 def audit_actions(app) -> list[tuple[str, int | None]]:
@@ -350,7 +351,7 @@ def test_staff_create_refuses_a_second_account_for_one_email(runner):
 
 
 def test_invitation_tokens_are_redacted_from_logs():
-    from petitions.log_redaction import redact
+    from petitions.web.log_redaction import redact
 
     line = '"GET /staff/invitations/Zx8_-k2LmQ HTTP/1.1" 200 -'
     assert redact(line) == '"GET /staff/invitations/[token] HTTP/1.1" 200 -'
@@ -381,7 +382,7 @@ def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(make_app, 
     ],
 )
 def test_encoded_addresses_in_access_logs_are_redacted(line):
-    from petitions.log_redaction import redact
+    from petitions.web.log_redaction import redact
 
     assert "hoxha" not in redact(line).lower()
     assert "[email]" in redact(line)

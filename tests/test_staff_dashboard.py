@@ -16,7 +16,8 @@ from markupsafe import Markup
 from sqlalchemy import func, select, update
 
 from petitions.extensions import db
-from petitions.models import Letter, Signature, SignatureStatus
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature, SignatureStatus
 from petitions.services import letter_stats
 from petitions.services.counters import set_status
 from petitions.services.svg_chart import Series, line_chart, nice_ticks

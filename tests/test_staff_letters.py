@@ -15,9 +15,12 @@ from conftest import G20, INCLUSIVE, csrf_token, links_in, outbox_rows, press_bu
 from sqlalchemy import func, select
 
 from petitions.extensions import db
-from petitions.models import Addressee, Letter, LetterStatus, LetterText, Signature, utcnow
+from petitions.models.audit import AuditEvent
+from petitions.models.columns import utcnow
+from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText
+from petitions.models.signatures import Signature
+from petitions.models.staff import StaffUser, letter_organisers
 from petitions.services.letters import text_hash
-from petitions.staff_models import AuditEvent, StaffUser, letter_organisers
 
 NEW = "school-meals-2026"
 MINISTER = "Minister of Education and Sport | Ministry of Education, Sport and Youth"
@@ -568,7 +571,7 @@ def test_a_letter_closed_by_hand_before_its_deadline_shows_no_closing_date(
     """ "Closed on" a day still to come would be wrong; the closed notice says enough."""
     from datetime import timedelta
 
-    from petitions.models import utcnow
+    from petitions.models.columns import utcnow
 
     with app.app_context():
         letter = db.session.scalar(select(Letter).where(Letter.slug == G20))

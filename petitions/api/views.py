@@ -6,10 +6,10 @@ from flask import Blueprint, abort, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from petitions.api.openapi import openapi_document
-from petitions.links import external_url
-from petitions.models import Letter
+from petitions.models.letters import Letter
 from petitions.services import deliveries
 from petitions.services import letters as letter_service
+from petitions.web.links import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -15,8 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select, html_params
 
-from petitions.form_messages import TranslatedForm
-from petitions.models import SignatureKind
+from petitions.models.signatures import SignatureKind
 from petitions.services.signing import CONSENT_LABEL, SignatureInput
 from petitions.services.text_input import (
     country_choices,
@@ -25,6 +24,7 @@ from petitions.services.text_input import (
     normalise,
     refused_characters,
 )
+from petitions.web.form_messages import TranslatedForm
 
 LIMITS = {"name": 120, "organisation": 200, "title": 150, "city": 100, "website": 300,
           "comment": 2000, "email": 254}  # fmt: skip

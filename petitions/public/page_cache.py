@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 
 from flask_wtf.csrf import generate_csrf
 
-from petitions.models import Letter
+from petitions.models.letters import Letter
 
 MAX_PAGES = 64
 # Stands for the CSRF token in a cached page; NUL never occurs in a rendered page.

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
-from petitions.database import read_phase
-from petitions.export_models import ExportStatus, PdfExport
-from petitions.models import LetterStatus
+from petitions.models.database import read_phase
+from petitions.models.exports import ExportStatus, PdfExport
+from petitions.models.letters import LetterStatus
 from petitions.public.verification_forms import DigestForm, FileForm, ListedForm
 from petitions.services import deliveries
 

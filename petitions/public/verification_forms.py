@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from petitions.form_messages import TranslatedForm
+from petitions.web.form_messages import TranslatedForm
 
 
 class DigestForm(TranslatedForm):

@@ -8,16 +8,17 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from petitions.client_address import client_ip_hash
-from petitions.database import read_phase
 from petitions.extensions import csrf, db
-from petitions.i18n import current_language
-from petitions.models import Letter, SignatureKind
+from petitions.models.database import read_phase
+from petitions.models.letters import Letter
+from petitions.models.signatures import SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
 from petitions.services import deliveries, signature_links, signing
 from petitions.services import letters as letter_service
 from petitions.services.tokens import Purpose, TokenExpired, TokenInvalid, read_token
+from petitions.web.client_address import client_ip_hash
+from petitions.web.i18n import current_language
 
 bp = Blueprint("public", __name__)
 

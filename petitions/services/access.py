@@ -12,8 +12,8 @@ import enum
 from sqlalchemy import Select, exists, select
 
 from petitions.extensions import db
-from petitions.models import Letter
-from petitions.staff_models import Role, StaffUser, letter_organisers
+from petitions.models.letters import Letter
+from petitions.models.staff import Role, StaffUser, letter_organisers
 
 
 class Permission(enum.StrEnum):

@@ -17,11 +17,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from petitions.client_address import client_ip_hash
 from petitions.extensions import db
-from petitions.log_redaction import redact
-from petitions.models import utcnow
-from petitions.staff_models import AuditEvent, StaffUser
+from petitions.models.audit import AuditEvent
+from petitions.models.columns import utcnow
+from petitions.models.staff import StaffUser
+from petitions.web.client_address import client_ip_hash
+from petitions.web.log_redaction import redact
 
 # Keys whose values must never reach the trail, whatever a caller passes.
 FORBIDDEN_KEYS = frozenset({"password", "token", "email", "secret", "csrf_token"})

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from petitions.extensions import db
-from petitions.models import Letter, Signature, SignatureKind, SignatureStatus
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 
 
 def _counter(kind: str):  # type: ignore[no-untyped-def]

@@ -33,18 +33,11 @@ from itertools import accumulate
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 
-from petitions.database import write_intent
 from petitions.extensions import db
-from petitions.models import (
-    Addressee,
-    Letter,
-    LetterStatus,
-    LetterText,
-    Signature,
-    SignatureKind,
-    SignatureStatus,
-    utcnow,
-)
+from petitions.models.columns import utcnow
+from petitions.models.database import write_intent
+from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.services.letters import text_hash
 from petitions.services.signing import consent_hash
 

@@ -17,13 +17,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from petitions.export_models import Delivery, DeliveryMethod, ExportStatus, ListedEntry, PdfExport
 from petitions.extensions import db
-from petitions.models import Letter, LetterStatus, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.exports import Delivery, DeliveryMethod, ExportStatus, ListedEntry, PdfExport
+from petitions.models.letters import Letter, LetterStatus
+from petitions.models.staff import StaffUser
 from petitions.services import audit
 from petitions.services.exports.digest import entry_hash, normalise_digest
 from petitions.services.letter_editing import lock_letter
-from petitions.staff_models import StaffUser
 
 
 class DeliveryError(Exception):

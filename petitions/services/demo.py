@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from petitions.demo_content import DEMO_LETTERS
 from petitions.extensions import db
-from petitions.models import Addressee, Letter, LetterStatus, LetterText, Moderation, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText, Moderation
+from petitions.services.demo_content import DEMO_LETTERS
 from petitions.services.letters import text_hash
 
 # A demo letter whose deadline is nearer than this gets a new one when `demo` runs again.

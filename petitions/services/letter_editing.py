@@ -18,19 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from petitions.extensions import db
-from petitions.models import (
-    Addressee,
-    Letter,
-    LetterStatus,
-    LetterText,
-    Moderation,
-    Signature,
-    utcnow,
-)
+from petitions.models.columns import utcnow
+from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText, Moderation
+from petitions.models.signatures import Signature
+from petitions.models.staff import Role, StaffUser, letter_organisers
 from petitions.services import audit
 from petitions.services.letters import text_hash
 from petitions.services.text_input import normalise
-from petitions.staff_models import Role, StaffUser, letter_organisers
 
 
 class LetterEditError(ValueError):

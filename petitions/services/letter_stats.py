@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Date, cast, func, select, text
 
 from petitions.extensions import db
-from petitions.models import Letter, LetterStatus, Signature, SignatureKind, SignatureStatus, utcnow
-from petitions.staff_models import AuditEvent
+from petitions.models.audit import AuditEvent
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, LetterStatus
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 
 CHART_DAYS = 90
 TOP_COUNTRIES = 15

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
-from petitions.models import Letter, LetterStatus, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, LetterStatus
 from petitions.services import audit
 from petitions.services.letter_editing import LetterEditError, lock_letter
 

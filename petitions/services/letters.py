@@ -14,15 +14,9 @@ from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from petitions.extensions import db
-from petitions.models import (
-    LISTED_SIGNATURES,
-    Letter,
-    LetterStatus,
-    LetterText,
-    Signature,
-    SignatureKind,
-    utcnow,
-)
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, LetterStatus, LetterText
+from petitions.models.signatures import LISTED_SIGNATURES, Signature, SignatureKind
 
 _ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "u", "a", "ul", "ol", "li", "blockquote",

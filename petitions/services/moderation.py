@@ -21,11 +21,13 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from petitions.extensions import db
-from petitions.models import Moderation, Signature, SignatureKind, SignatureStatus, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.letters import Moderation
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
+from petitions.models.staff import StaffUser
 from petitions.services import audit
 from petitions.services.access import Permission, may
 from petitions.services.counters import bump_public_version, set_statuses
-from petitions.staff_models import StaffUser
 
 MAX_IDS = 1_000  # explicit ids in one request
 MAX_REASON = 300

@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from petitions.extensions import db
-from petitions.models import Signature
+from petitions.models.signatures import Signature
+from petitions.models.staff import StaffUser
 from petitions.services import audit
 from petitions.services.access import Permission
 from petitions.services.moderation import (
@@ -31,7 +32,6 @@ from petitions.services.moderation_queue import (
     first_matching,
     matching_clauses,
 )
-from petitions.staff_models import StaffUser
 
 MAX_BULK = 50_000  # signatures in one "apply to all matching"
 BULK_CHUNK = 500

@@ -19,9 +19,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
 
 from petitions.extensions import db
-from petitions.models import Letter, Signature, SignatureKind
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature, SignatureKind
+from petitions.models.staff import ModerationReason, StaffUser
 from petitions.services.access import Permission, letter_scope, letters_for
-from petitions.staff_models import ModerationReason, StaffUser
 
 PAGE_SIZE = 50
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL

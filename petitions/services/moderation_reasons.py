@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from petitions.extensions import db
+from petitions.models.staff import ModerationReason
 from petitions.services import audit
-from petitions.staff_models import ModerationReason
 
 MAX_LENGTH = 300  # the column's size
 

@@ -17,7 +17,7 @@ from flask import render_template
 from flask_babel import force_locale
 
 from petitions.extensions import db
-from petitions.models import OutboxEmail
+from petitions.models.outbox import OutboxEmail
 
 # Set on the session when it holds new outbox rows, so the commit can wake the sender.
 PENDING_KEY = "petitions.outbox_pending"

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, select
 
 from petitions.extensions import db
-from petitions.models import Signature, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.signatures import Signature
 
 HOURS = 24
 TOP = 5

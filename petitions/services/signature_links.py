@@ -14,7 +14,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from petitions.extensions import db
-from petitions.models import Letter, Moderation, Signature, SignatureKind, SignatureStatus, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, Moderation
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.services.counters import set_status
 from petitions.services.signer_mail import LetterRef
 from petitions.services.signing import (

@@ -12,10 +12,11 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import LazyString, force_locale, lazy_gettext
 
-from petitions.links import external_url
-from petitions.models import Letter, Signature, SignatureStatus
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature, SignatureStatus
 from petitions.services.outbox import queue_email
 from petitions.services.tokens import Purpose, make_token
+from petitions.web.links import external_url
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,11 @@ from flask import current_app
 from flask_babel import force_locale, lazy_gettext
 from sqlalchemy import select
 
-from petitions.database import dialect_insert
 from petitions.extensions import db
-from petitions.models import (
-    Letter,
-    Signature,
-    SignatureKind,
-    SignatureStatus,
-    utcnow,
-)
+from petitions.models.columns import utcnow
+from petitions.models.database import dialect_insert
+from petitions.models.letters import Letter
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.services.letters import text_hash
 from petitions.services.signer_mail import LetterRef, queue_confirmation, queue_notice
 from petitions.services.text_input import canonical_email

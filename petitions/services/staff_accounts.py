@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from petitions.extensions import db
-from petitions.links import external_url
-from petitions.models import Letter, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter
+from petitions.models.staff import Role, StaffInvitation, StaffUser
 from petitions.services import audit
 from petitions.services.outbox import queue_email
 from petitions.services.passwords import (
@@ -29,7 +30,7 @@ from petitions.services.passwords import (
     needs_rehash,
     verify_password,
 )
-from petitions.staff_models import Role, StaffInvitation, StaffUser
+from petitions.web.links import external_url
 
 INVITATION_LIFETIME = timedelta(days=7)
 

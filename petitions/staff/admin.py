@@ -19,8 +19,8 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from petitions.extensions import db
-from petitions.i18n import LANGUAGE_NAMES, current_language
-from petitions.models import Letter
+from petitions.models.letters import Letter
+from petitions.models.staff import Role, StaffUser
 from petitions.services import audit as audit_trail
 from petitions.services import moderation_reasons, staff_accounts
 from petitions.services.access import Permission, may
@@ -37,7 +37,7 @@ from petitions.staff.admin_forms import (
     RoleForm,
 )
 from petitions.staff.gate import current_staff, require
-from petitions.staff_models import Role, StaffUser
+from petitions.web.i18n import LANGUAGE_NAMES, current_language
 
 bp = Blueprint("admin", __name__)
 bp.before_request(require(Permission.MANAGE_STAFF))

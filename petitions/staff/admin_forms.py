@@ -14,10 +14,10 @@ from wtforms import DateField, EmailField, SelectField, SelectMultipleField, Str
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
-from petitions.form_messages import TranslatedForm
+from petitions.models.staff import Role
 from petitions.services.audit import ACTION_PREFIXES, AuditFilter
 from petitions.services.moderation_reasons import MAX_LENGTH, Direction
-from petitions.staff_models import Role
+from petitions.web.form_messages import TranslatedForm
 
 ROLE_LABELS = {
     Role.ORGANISER.value: _l("Organiser"),

@@ -10,12 +10,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 
 from petitions.extensions import db
+from petitions.models.staff import StaffUser
 from petitions.services import staff_accounts
 from petitions.services.passwords import PasswordRejected
 from petitions.staff.forms import ChangePasswordForm, LoginForm, NewPasswordForm
 from petitions.staff.gate import current_staff
 from petitions.staff.safe_redirect import safe_next
-from petitions.staff_models import StaffUser
 
 bp = Blueprint("auth", __name__)
 

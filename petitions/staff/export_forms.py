@@ -15,13 +15,13 @@ from wtforms import BooleanField, DateField, RadioField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from petitions.export_models import DeliveryMethod
-from petitions.form_messages import TranslatedForm
-from petitions.i18n import LANGUAGE_NAMES
-from petitions.models import Letter
+from petitions.models.exports import DeliveryMethod
+from petitions.models.letters import Letter
 from petitions.services.exports.delivery_document import PdfOptions
 from petitions.services.exports.signatory_rows import STATUS_SETS, ExportFilter
 from petitions.services.text_input import normalise
+from petitions.web.form_messages import TranslatedForm
+from petitions.web.i18n import LANGUAGE_NAMES
 
 # Which signatures an export holds (the sets themselves are the service's).
 STATUS_LABELS: dict[str, Any] = {

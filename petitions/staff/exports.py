@@ -29,11 +29,11 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from petitions.database import write_intent
-from petitions.export_models import DeliveryMethod, ExportStatus, PdfExport
 from petitions.extensions import db
-from petitions.links import external_url
-from petitions.models import Letter, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.database import write_intent
+from petitions.models.exports import DeliveryMethod, ExportStatus, PdfExport
+from petitions.models.letters import Letter
 from petitions.services import deliveries, letter_editing
 from petitions.services.access import Permission, may
 from petitions.services.exports import pdf_jobs
@@ -46,6 +46,8 @@ from petitions.services.exports.signatory_rows import (
 from petitions.services.exports.tabular import content_disposition, csv_chunks, write_xlsx
 from petitions.staff.export_forms import DeliveryForm, ExportForm, export_form
 from petitions.staff.gate import current_staff, require
+from petitions.web.links import external_url
+from petitions.workers import pdf_builder
 
 bp = Blueprint("exports", __name__, url_prefix="/letters")
 bp.before_request(require(Permission.EXPORT))
@@ -162,7 +164,7 @@ def pdf_file(slug: str) -> ResponseReturnValue:
     export_id = export.id
     inline = export.progress_total <= current_app.config["EXPORT_INLINE_ROWS"]
     if export.status == ExportStatus.QUEUED and inline:
-        pdf_jobs.build_pdf(export_id)
+        pdf_builder.build_pdf(export_id)
         export = db.session.get(PdfExport, export_id, populate_existing=True)
         if export is not None and export.status == ExportStatus.READY:
             return _send_pdf(letter, export)

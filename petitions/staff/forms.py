@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from petitions.form_messages import TranslatedForm
+from petitions.web.form_messages import TranslatedForm
 
 
 class LoginForm(TranslatedForm):

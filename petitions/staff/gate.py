@@ -16,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from petitions.extensions import db
+from petitions.models.staff import StaffUser
 from petitions.services.access import Permission, may
-from petitions.staff_models import StaffUser
 
 # Endpoints a visitor without a session may open.
 OPEN_ENDPOINTS = frozenset({"staff.auth.login", "staff.auth.accept_invitation"})

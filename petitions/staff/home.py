@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from petitions.extensions import db
-from petitions.models import Letter
+from petitions.models.letters import Letter
 from petitions.services.access import Permission, letters_for
 
 bp = Blueprint("home", __name__)

@@ -38,9 +38,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from petitions.form_messages import TranslatedForm, TranslatedSubform
-from petitions.i18n import LANGUAGE_NAMES
-from petitions.models import Letter, Moderation
+from petitions.models.letters import Letter, Moderation
+from petitions.models.staff import StaffUser
 from petitions.services.letter_editing import (
     AddresseeInput,
     LetterEditError,
@@ -49,7 +48,8 @@ from petitions.services.letter_editing import (
 )
 from petitions.services.letter_status import StatusAction
 from petitions.services.text_input import normalise, refused_characters
-from petitions.staff_models import StaffUser
+from petitions.web.form_messages import TranslatedForm, TranslatedSubform
+from petitions.web.i18n import LANGUAGE_NAMES
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]

@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from petitions.extensions import db
-from petitions.models import Letter, LetterStatus
+from petitions.models.letters import Letter, LetterStatus
 from petitions.services import letter_editing, letter_stats, letter_status
 from petitions.services.access import Permission, may
 from petitions.services.letter_editing import LetterEditError

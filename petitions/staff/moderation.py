@@ -14,8 +14,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from petitions.extensions import db
-from petitions.i18n import current_language
-from petitions.models import Letter
+from petitions.models.letters import Letter
+from petitions.models.staff import StaffUser
 from petitions.services import moderation, moderation_bulk
 from petitions.services.access import Permission, may
 from petitions.services.moderation import ModerationAction, ModerationError
@@ -38,7 +38,7 @@ from petitions.staff.moderation_forms import (
     reason_choices,
 )
 from petitions.staff.safe_redirect import safe_next
-from petitions.staff_models import StaffUser
+from petitions.web.i18n import current_language
 
 bp = Blueprint("moderation", __name__)
 bp.before_request(require(Permission.VIEW_SIGNATURES))

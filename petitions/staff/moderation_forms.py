@@ -17,10 +17,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from petitions.form_messages import TranslatedForm
-from petitions.models import Letter, SignatureKind, SignatureStatus
+from petitions.models.letters import Letter
+from petitions.models.signatures import SignatureKind, SignatureStatus
 from petitions.services.moderation import ModerationAction
 from petitions.services.moderation_queue import MAX_ID, QueueFilter, Sort, YesNo
+from petitions.web.form_messages import TranslatedForm
 
 STATUS_LABELS = {
     SignatureStatus.PENDING: _l("Unconfirmed"),

@@ -9,7 +9,7 @@ Create Date: 2026-11-29 01:28:11.910529
 from alembic import op
 import sqlalchemy as sa
 
-from petitions.staff_models import APPEND_ONLY_POSTGRESQL, APPEND_ONLY_SQLITE
+from petitions.models.audit import APPEND_ONLY_POSTGRESQL, APPEND_ONLY_SQLITE
 
 
 # revision identifiers, used by Alembic.

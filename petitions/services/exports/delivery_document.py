@@ -20,7 +20,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from petitions.extensions import db
-from petitions.models import Letter, LetterText, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.letters import Letter, LetterText
 from petitions.services.exports.digest import canonical_line, digest_of_lines, entry_hash
 from petitions.services.exports.pdf_model import (
     DEFAULT_LABELS,

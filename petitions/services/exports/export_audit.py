@@ -6,8 +6,8 @@ Like every service, it only adds to the session; the caller commits.
 
 from __future__ import annotations
 
-from petitions.export_models import PdfExport
-from petitions.models import Letter
+from petitions.models.exports import PdfExport
+from petitions.models.letters import Letter
 from petitions.services import audit
 from petitions.services.exports.signatory_rows import ExportFilter
 

@@ -1,8 +1,7 @@
 """Delivery PDFs as jobs: asked for once, built once, kept, served in slices.
 
-``request_pdf`` is called by a view (it flushes); ``build_pdf`` runs in a background job or, for
-short lists, right in the request after its commit; it owns its transactions, like the outbox's
-runner, because it reports progress while it works.
+``request_pdf`` is called by a view (it flushes); :mod:`petitions.workers.pdf_builder` builds the
+file in a background job or, for short lists, right in the request after its commit.
 
 A second click while a job is queued or running finds that job (a partial unique index makes this
 hold across workers and machines). A job whose heartbeat stopped (its worker was killed) is
@@ -11,30 +10,23 @@ marked failed when someone asks again, and a new one starts.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from petitions.database import write_intent
-from petitions.export_models import ExportStatus, ListedEntry, PdfExport, PdfExportChunk
 from petitions.extensions import db
-from petitions.links import external_url
-from petitions.models import Letter, utcnow
+from petitions.models.columns import utcnow
+from petitions.models.exports import ExportStatus, PdfExport, PdfExportChunk
+from petitions.models.letters import Letter
+from petitions.models.staff import StaffUser
 from petitions.services import audit
-from petitions.services.exports.delivery_document import PdfOptions, front_matter, plan_list
+from petitions.services.exports.delivery_document import PdfOptions
 from petitions.services.exports.signatory_rows import count_signatures
-from petitions.services.outbox import queue_email
-from petitions.staff_models import StaffUser
 
 log = logging.getLogger(__name__)
 
@@ -120,202 +112,6 @@ def request_pdf(
 def _stalled(export: PdfExport) -> bool:
     beat = export.heartbeat_at or export.created_at
     return export.status == ExportStatus.RUNNING and beat < _stale_before()
-
-
-def _claim(export_id: int) -> bool:
-    """Move a queued export to running; only one worker ever wins it.
-
-    A stalled export is never claimed again: its worker may be slow rather than dead, and two
-    workers on one export would overwrite each other's file. ``request_pdf`` replaces it by a
-    new export instead, and :func:`_still_mine` stops the old worker from writing.
-    """
-    with write_intent():
-        claimed = db.session.execute(
-            update(PdfExport)
-            .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.QUEUED)
-            .values(status=ExportStatus.RUNNING, heartbeat_at=utcnow(), progress_done=0)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-    return bool(claimed)
-
-
-class ClaimLost(Exception):
-    """The export was replaced while this worker was silent: stop, write nothing."""
-
-
-def _still_mine(export_id: int, **values: object) -> None:
-    """Write ``values`` (at least a heartbeat) to a running export, or raise ClaimLost.
-
-    The caller's transaction stays open: in :func:`_store` the row is then locked (PostgreSQL)
-    or the database is (SQLite) until the file is in, so no replacement slips in between.
-    """
-    changed = db.session.execute(
-        update(PdfExport)
-        .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.RUNNING)
-        .values(heartbeat_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
-        raise ClaimLost(export_id)
-
-
-def _progress(export_id: int, done: int, total: int) -> None:
-    with write_intent():
-        _still_mine(export_id, progress_done=done, progress_total=total)
-        db.session.commit()
-
-
-def build_pdf(export_id: int, *, notify: bool = False) -> None:
-    """Build one export's PDF and store it; harmless to call again for the same export.
-
-    ``notify``: email the staff member who asked once it is ready (a background job: they may
-    have left the page).
-    """
-    if not _claim(export_id):
-        return
-    try:
-        _build(export_id, notify)
-    except ClaimLost:
-        db.session.rollback()
-        log.warning("delivery PDF %s was replaced while its worker was silent", export_id)
-    except Exception as error:
-        reason = "list_changed" if isinstance(error, ListChanged) else "failed"
-        log.exception("building delivery PDF %s failed (%s)", export_id, reason)
-        db.session.rollback()
-        with write_intent():
-            db.session.execute(
-                update(PdfExport)
-                .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.RUNNING)
-                .values(status=ExportStatus.FAILED, error=reason, finished_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            db.session.commit()
-
-
-def _build(export_id: int, notify: bool) -> None:
-    # Typst, pikepdf and segno load here, in the process that renders, not in every web process.
-    from petitions.services.exports.pdf_typst import release_memory, render_delivery_pdf
-
-    export = db.session.get(PdfExport, export_id)
-    assert export is not None
-    letter = export.letter
-    options = PdfOptions.from_json(export.options)
-    requester = export.requested_by_id if notify else None
-    slug = letter.slug
-    plan = plan_list(letter, options, current_app.config["SECRET_KEY"])
-    front = front_matter(letter, plan, export.verify_url)
-    db.session.commit()  # end the reading transaction before the long render
-    _store_entries(export_id, plan.entries)
-    plan.entries.clear()  # in the database now; not held through the render
-    release_memory()
-
-    printed: list[bytes] = []
-    with tempfile.TemporaryFile() as spool:
-        pages = render_delivery_pdf(
-            front,
-            plan.rows(plan.organisation_ids, printed),
-            plan.rows(plan.individual_ids, printed),
-            spool,
-            total_rows=plan.total,
-            progress=lambda done, total: _progress(export_id, done, total),
-        )
-        if not plan.matches(printed):
-            raise ListChanged(export_id)
-        _store(
-            export_id,
-            spool,
-            _ReadyNotice(requester, slug, front.title, front.language, pages, plan.total),
-            status=ExportStatus.READY,
-            finished_at=utcnow(),
-            count_organisations=len(plan.organisation_ids),
-            count_individuals=len(plan.individual_ids),
-            progress_done=plan.total,
-            progress_total=plan.total,
-            list_digest=plan.digest,
-            page_count=pages,
-        )
-
-
-class ListChanged(Exception):
-    """A signatory's printed details changed between the digest and the render: ask again."""
-
-
-def _store_entries(export_id: int, entries: set[str]) -> None:
-    """The keyed (name, email) hashes, written before the render (an export only answers "was I
-    listed?" once it is ready, so rows of one that then fails are never read)."""
-    ordered = sorted(entries)
-    with write_intent():
-        _still_mine(export_id)
-        db.session.execute(delete(ListedEntry).where(ListedEntry.export_id == export_id))
-        for start in range(0, len(ordered), 5000):
-            db.session.execute(
-                insert(ListedEntry),
-                [{"export_id": export_id, "entry_hash": h} for h in ordered[start : start + 5000]],
-            )
-        db.session.commit()
-
-
-@dataclass(frozen=True)
-class _ReadyNotice:
-    staff_id: int | None
-    slug: str
-    title: str
-    language: str
-    pages: int
-    rows: int
-
-
-def _notify(export_id: int, notice: _ReadyNotice) -> None:
-    """Queue "your PDF is ready" to the staff member who asked (in the same transaction)."""
-    staff = db.session.get(StaffUser, notice.staff_id) if notice.staff_id else None
-    if staff is None or not staff.is_active:
-        return
-    with force_locale(notice.language):
-        subject = str(_l("The delivery PDF is ready: %(title)s", title=notice.title))
-    queue_email(
-        recipient=staff.email,
-        purpose="pdf_ready",
-        template="pdf_ready",
-        subject=subject,
-        language=notice.language,
-        context={
-            "title": notice.title,
-            "pages": notice.pages,
-            "rows": notice.rows,
-            "link": external_url("staff.exports.job", slug=notice.slug, export_id=export_id),
-        },
-    )
-
-
-def _store(export_id: int, spool: object, notice: _ReadyNotice, **final: object) -> None:
-    """Copy the file into the database in slices, with its hash.
-
-    One transaction: the export turns "ready" with all of its bytes or not at all, and the
-    email saying so goes out only if it does.
-    """
-    sha = hashlib.sha256()
-    size = 0
-    spool.seek(0)  # type: ignore[attr-defined]
-    with write_intent():
-        _still_mine(export_id)  # first: holds the row until the file is in
-        db.session.execute(delete(PdfExportChunk).where(PdfExportChunk.export_id == export_id))
-        seq = 0
-        while block := spool.read(CHUNK_BYTES):  # type: ignore[attr-defined]
-            sha.update(block)
-            size += len(block)
-            db.session.execute(
-                insert(PdfExportChunk).values(export_id=export_id, seq=seq, data=block)
-            )
-            seq += 1
-        db.session.execute(
-            update(PdfExport)
-            .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.RUNNING)
-            .values(file_sha256=sha.hexdigest(), file_size=size, **final)
-            .execution_options(synchronize_session=False)
-        )
-        _notify(export_id, notice)
-        db.session.commit()
 
 
 def pdf_bytes(export: PdfExport) -> Iterator[bytes]:

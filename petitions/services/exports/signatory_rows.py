@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, func, select
 
 from petitions.extensions import db
-from petitions.models import Signature, SignatureKind, SignatureStatus
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 
 STATUS_VALUES = frozenset(s.value for s in SignatureStatus)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from petitions.i18n import current_language
 from petitions.services.letters import render_markdown
 from petitions.services.text_input import country_name
+from petitions.web.i18n import current_language
 
 
 def init_templating(app: Flask) -> None:

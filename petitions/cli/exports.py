@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import date
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from petitions.database import write_intent
-from petitions.export_models import PdfExport
 from petitions.extensions import db
-from petitions.links import external_url
-from petitions.models import Letter
+from petitions.models.database import write_intent
+from petitions.models.exports import PdfExport
+from petitions.models.letters import Letter
 from petitions.services import letter_editing
 from petitions.services.exports import pdf_jobs
 from petitions.services.exports.delivery_document import PdfOptions
@@ -31,6 +30,8 @@ from petitions.services.exports.signatory_rows import (
     iter_signatures,
 )
 from petitions.services.exports.tabular import csv_chunks, write_xlsx
+from petitions.web.links import external_url
+from petitions.workers import pdf_builder
 
 jobs_cli = AppGroup("jobs", help="Background jobs (large delivery PDFs).")
 
@@ -113,7 +114,7 @@ def _export_pdf(letter: Letter, options: PdfOptions, output: str) -> None:
         )
         db.session.commit()
     export_id = export.id
-    pdf_jobs.build_pdf(export_id)
+    pdf_builder.build_pdf(export_id)
     export = db.session.get(PdfExport, export_id, populate_existing=True)
     if export is None or export.status != "ready":
         raise click.ClickException("The PDF could not be made (see the log).")
@@ -139,8 +140,3 @@ def jobs_work() -> None:
     click.echo("Working background jobs; stop with Ctrl-C.")
     # Huey's own consumer: it handles SIGINT/SIGTERM (finish the job at hand, then stop).
     jobs.huey.create_consumer(workers=1, worker_type="thread").run()
-
-
-def init_export_cli(app: Flask) -> None:
-    for command in (export_command, jobs_cli):
-        app.cli.add_command(command)

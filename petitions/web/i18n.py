@@ -9,7 +9,7 @@ from flask_babel import get_locale
 
 from petitions.extensions import babel
 
-TRANSLATIONS = Path(__file__).parent / "translations"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 LANGUAGE_NAMES = {"en": "English", "sq": "Shqip"}
 
 

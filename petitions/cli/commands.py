@@ -7,17 +7,18 @@ import sys
 from types import FrameType
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from petitions.database import write_intent
 from petitions.extensions import db
-from petitions.outbox_delivery import close_expired, deliver_all_due
+from petitions.models.database import write_intent
+from petitions.models.staff import Role
 from petitions.services.counters import recount
 from petitions.services.demo import load_demo_letters
 from petitions.services.passwords import PasswordRejected
 from petitions.services.staff_accounts import StaffError, create_staff
-from petitions.staff_models import Role
+from petitions.workers.letter_closing import close_expired
+from petitions.workers.outbox_delivery import deliver_all_due
 
 counts_cli = AppGroup("counts", help="Signature counters.")
 outbox_cli = AppGroup("outbox", help="The email outbox.")
@@ -101,12 +102,3 @@ def staff_create(email: str, role: str) -> None:
             raise click.ClickException(str(error)) from None
         db.session.commit()
     click.echo(f"Created {user.role} account {user.email}.")
-
-
-def init_cli(app: Flask) -> None:
-    from petitions.cli_exports import init_export_cli
-    from petitions.cli_generate import generate_command
-
-    for command in (demo_command, counts_cli, outbox_cli, letters_cli, staff_cli, generate_command):
-        app.cli.add_command(command)
-    init_export_cli(app)

@@ -12,7 +12,7 @@ import hashlib
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 
-from petitions.client_address import client_address
+from petitions.web.client_address import client_address
 
 # Endpoints that write a row and may queue an email for someone.
 LIMITED_ENDPOINTS = ("public.sign", "public.renew")

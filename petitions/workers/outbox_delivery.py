@@ -24,10 +24,10 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import ColumnElement, and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from petitions.database import write_intent
 from petitions.extensions import db
-from petitions.models import OutboxEmail, OutboxStatus, utcnow
-from petitions.services.letters import close_expired_letters
+from petitions.models.columns import utcnow
+from petitions.models.database import write_intent
+from petitions.models.outbox import OutboxEmail, OutboxStatus
 from petitions.services.mail_transport import (
     ConnectionFailure,
     PermanentFailure,
@@ -35,6 +35,7 @@ from petitions.services.mail_transport import (
     transport_from_url,
 )
 from petitions.services.outbox import PENDING_KEY, build_message
+from petitions.workers.letter_closing import close_expired
 
 log = logging.getLogger(__name__)
 
@@ -205,14 +206,6 @@ def deliver_all_due(limit: int = 20) -> int:
                 return total
     finally:
         transport.close()
-
-
-def close_expired() -> int:
-    """Close letters past their deadline, in a transaction of their own."""
-    with write_intent():
-        closed = close_expired_letters()
-        db.session.commit()
-    return closed
 
 
 class OutboxWorker:

@@ -7,25 +7,22 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    DDL,
     JSON,
     Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
-    Index,
     Integer,
     String,
     Table,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petitions.extensions import db
-from petitions.models import Letter, UTCDateTime, _enum_check, utcnow
+from petitions.models.columns import UTCDateTime, enum_check, utcnow
+from petitions.models.letters import Letter
 
 
 class Role(enum.StrEnum):
@@ -45,7 +42,7 @@ letter_organisers = Table(
 
 class StaffUser(db.Model):  # type: ignore[name-defined]
     __tablename__ = "staff_users"
-    __table_args__ = (CheckConstraint(_enum_check("role", Role), name="role"),)
+    __table_args__ = (CheckConstraint(enum_check("role", Role), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased, so logins and the unique constraint ignore case.
@@ -82,7 +79,7 @@ class StaffInvitation(db.Model):  # type: ignore[name-defined]
     """An emailed, single-use, expiring link that lets someone choose a password."""
 
     __tablename__ = "staff_invitations"
-    __table_args__ = (CheckConstraint(_enum_check("role", Role), name="role"),)
+    __table_args__ = (CheckConstraint(enum_check("role", Role), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
@@ -109,52 +106,3 @@ class ModerationReason(db.Model):  # type: ignore[name-defined]
     text: Mapped[str] = mapped_column(String(300), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-
-# The trail refuses changes in the database itself, whatever code or console touches it.
-APPEND_ONLY_SQLITE = [
-    f"CREATE TRIGGER audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
-    for verb in ("UPDATE", "DELETE")
-]
-APPEND_ONLY_POSTGRESQL = [
-    "CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$",
-    "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
-    "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
-]
-
-
-class AuditEvent(db.Model):  # type: ignore[name-defined]
-    """One line of the append-only audit trail (database triggers refuse UPDATE and DELETE).
-
-    No foreign keys: the trail outlives the accounts, letters and signatures it speaks of.
-    ``details`` never holds a password, a token or a signer's email.
-    """
-
-    __tablename__ = "audit_events"
-    __table_args__ = (
-        Index("ix_audit_events_letter", "letter_id", "id"),
-        Index("ix_audit_events_actor", "actor_id", "id"),
-        Index("ix_audit_events_action", "action", "id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(Integer)
-    # A copy of the actor's email at the time (staff data, not signers').
-    actor_email: Mapped[str] = mapped_column(String(320), default="")
-    action: Mapped[str] = mapped_column(String(60))
-    object_type: Mapped[str] = mapped_column(String(40), default="")
-    object_id: Mapped[int | None] = mapped_column(Integer)
-    letter_id: Mapped[int | None] = mapped_column(Integer)
-    ip_hash: Mapped[str] = mapped_column(String(64), default="")
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-for _statement in APPEND_ONLY_SQLITE:
-    event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in APPEND_ONLY_POSTGRESQL:
-    event.listen(
-        AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
-    )

@@ -11,7 +11,7 @@ consumer inside each web process on its first request, so `flask run` needs noth
 Huey (and the Redis client it loads) is imported on first use, not at start-up: a web process
 that never queues a job, or a CSV export of a million rows, does not carry it (17 MB).
 
-The tasks themselves are idempotent (see :func:`petitions.services.exports.pdf_jobs.build_pdf`),
+The tasks themselves are idempotent (see :func:`petitions.workers.pdf_builder.build_pdf`),
 so a task that runs twice after a crash does no harm.
 """
 
@@ -76,7 +76,7 @@ class Jobs:
 def _make_queue(app: Flask) -> tuple[Any, Any]:
     from huey import MemoryHuey, RedisHuey, SqliteHuey
 
-    from petitions.services.exports.pdf_jobs import build_pdf
+    from petitions.workers.pdf_builder import build_pdf
 
     if app.config["JOBS_IMMEDIATE"]:
         huey = MemoryHuey("petitions", immediate=True)

@@ -27,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petitions.extensions import db
-from petitions.models import Letter, UTCDateTime, _enum_check, utcnow
+from petitions.models.columns import UTCDateTime, enum_check, utcnow
+from petitions.models.letters import Letter
 
 
 class ExportStatus(enum.StrEnum):
@@ -51,7 +52,7 @@ ACTIVE_EXPORTS = "status IN ('queued', 'running')"
 class PdfExport(db.Model):  # type: ignore[name-defined]
     __tablename__ = "pdf_exports"
     __table_args__ = (
-        CheckConstraint(_enum_check("status", ExportStatus), name="status"),
+        CheckConstraint(enum_check("status", ExportStatus), name="status"),
         Index(
             "ux_pdf_exports_active",
             "letter_id",
@@ -135,7 +136,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        CheckConstraint(_enum_check("method", DeliveryMethod), name="method"),
+        CheckConstraint(enum_check("method", DeliveryMethod), name="method"),
         Index("ix_deliveries_letter", "letter_id", "delivered_on"),
     )
 

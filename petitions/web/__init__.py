@@ -1,0 +1,1 @@
+"""Request plumbing: headers, client address, rate limits, errors, languages, links, logs."""

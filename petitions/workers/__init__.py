@@ -1,0 +1,1 @@
+"""What runs outside a request: outbox delivery, the jobs queue, periodic work."""
