@@ -12,6 +12,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode, urlsplit
 
+import pytest
 from conftest import (
     G20,
     assert_no_other_writer_gets_in,
@@ -55,6 +56,7 @@ class Browser:
         return response.status, response.getheader("Location"), text
 
 
+@pytest.mark.race
 def test_twenty_identical_submissions_make_one_signature(app, live_server):
     browsers = [Browser(live_server) for _ in range(CLIENTS)]
     tokens = [csrf_token(b.request("GET", f"/letters/{G20}")[2]) for b in browsers]
@@ -79,6 +81,7 @@ def test_twenty_identical_submissions_make_one_signature(app, live_server):
     assert len(outbox_rows(app)) == 1
 
 
+@pytest.mark.race
 def test_twenty_simultaneous_confirmations_are_all_counted(app, live_server):
     browsers = [Browser(live_server) for _ in range(CLIENTS)]
     for index, browser in enumerate(browsers):
@@ -135,6 +138,7 @@ def _press_together(base: str, path: str) -> list[int]:
         return list(pool.map(press, range(CLIENTS)))
 
 
+@pytest.mark.race
 def test_one_link_pressed_twenty_times_at_once_counts_once(app, live_server):
     signer = Browser(live_server)
     token = csrf_token(signer.request("GET", f"/letters/{G20}")[2])

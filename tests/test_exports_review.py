@@ -231,6 +231,7 @@ def test_the_checks_do_not_hold_sqlites_write_lock(app, client, staff_client):
 # --- Concurrency ---------------------------------------------------------------------------
 
 
+@pytest.mark.race
 def test_simultaneous_clicks_make_one_pdf_job(make_app, make_staff):
     """Six clicks at once: one export row, one audit entry, every click led to its page."""
     app = make_app(EXPORT_INLINE_ROWS=0, JOBS_IMMEDIATE=False, JOBS_WORKER="external")
@@ -288,6 +289,7 @@ def test_a_replaced_job_stays_failed_when_its_worker_finishes_late(make_app):
     assert _stored_sha(app, old_id) == NOTHING
 
 
+@pytest.mark.race
 def test_two_deliveries_recorded_at_once_are_both_kept(app, staff_client):
     fill(app)
     organisers = [staff_client("organiser", letters=(G20,)) for _ in range(2)]

@@ -59,6 +59,7 @@ def two_moderators(staff_client: Any) -> tuple[FlaskClient, FlaskClient]:
     return staff_client("moderator"), staff_client("admin")
 
 
+@pytest.mark.race
 def test_reject_and_spam_at_once_end_as_spam_with_both_audited(app, client, two_moderators):
     first, second = two_moderators
     rows = [
@@ -89,6 +90,7 @@ def test_reject_and_spam_at_once_end_as_spam_with_both_audited(app, client, two_
     assert no_drift(app)
 
 
+@pytest.mark.race
 def test_approve_and_reject_at_once_end_rejected(app, client, two_moderators):
     first, second = two_moderators
     set_letter(app, moderation=Moderation.PRE)
@@ -108,6 +110,7 @@ def test_approve_and_reject_at_once_end_rejected(app, client, two_moderators):
     assert no_drift(app)
 
 
+@pytest.mark.race
 def test_many_moderators_hiding_and_restoring_keep_counts_exact(app, client, staff_client):
     moderators = [staff_client("moderator") for _ in range(6)]
     ids = add_signatures(app, [signature_row(app) for _ in range(ROUNDS)])
@@ -158,6 +161,7 @@ def test_a_moderator_never_acts_on_a_stale_read(app, make_staff):
     assert no_drift(app)
 
 
+@pytest.mark.race
 def test_two_bulk_actions_across_two_letters_do_not_deadlock(app, client, staff_client):
     """Each takes every signature lock first, then writes each letter once, in id order: two
     bulks over interleaved letters cannot lock the letters in opposite orders."""
@@ -190,6 +194,7 @@ def test_two_bulk_actions_across_two_letters_do_not_deadlock(app, client, staff_
     assert no_drift(app)
 
 
+@pytest.mark.race
 def test_two_restores_across_two_letters_do_not_deadlock(app, staff_client, monkeypatch):
     """Each request restores one signature in each letter (one hidden, one rejected), paused
     after its letter writes so the other one runs into them."""

@@ -291,6 +291,7 @@ def test_permanent_smtp_refusal_fails_the_email_for_good(make_app, smtp):
 # --- several workers, crashed workers ------------------------------------------------------------
 
 
+@pytest.mark.race
 @pytest.mark.parametrize("workers", [2, 3])
 def test_concurrent_workers_deliver_each_email_once(make_app, smtp, workers):
     app = make_app(MAIL_URL=smtp.url)

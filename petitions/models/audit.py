@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petitions.extensions import db
+from petitions.extensions import Base
 from petitions.models.columns import UTCDateTime, utcnow
 
 # The trail refuses changes in the database itself, whatever code or console touches it.
@@ -32,7 +32,7 @@ APPEND_ONLY_POSTGRESQL = [
 ]
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined]
+class AuditEvent(Base):
     """One line of the append-only audit trail (database triggers refuse UPDATE and DELETE).
 
     No foreign keys: the trail outlives the accounts, letters and signatures it speaks of.
@@ -59,9 +59,12 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+def _on_create(statement: str, dialect: str) -> None:
+    ddl = DDL(statement)  # type: ignore[no-untyped-call]  # SQLAlchemy leaves DDL() unannotated
+    event.listen(AuditEvent.__table__, "after_create", ddl.execute_if(dialect=dialect))
+
+
 for _statement in APPEND_ONLY_SQLITE:
-    event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    _on_create(_statement, "sqlite")
 for _statement in APPEND_ONLY_POSTGRESQL:
-    event.listen(
-        AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
-    )
+    _on_create(_statement, "postgresql")

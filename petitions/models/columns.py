@@ -8,16 +8,15 @@ from typing import Any
 
 from sqlalchemy import (
     DateTime,
+    TypeDecorator,
 )
-
-from petitions.extensions import db
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(db.TypeDecorator):  # type: ignore[name-defined]
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every database (SQLite stores naive values)."""
 
     impl = DateTime(timezone=True)

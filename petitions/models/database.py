@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import Engine, event
+from sqlalchemy import CursorResult, Engine, Result, event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from petitions.extensions import db
@@ -97,3 +97,10 @@ def dialect_insert(model: Any) -> Any:
     if name == "sqlite":
         return sqlite.insert(model)
     raise RuntimeError(f"unsupported database: {name}")
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The number of rows an UPDATE or DELETE touched (``Session.execute`` types it loosely)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"no row count on {type(result).__name__}")
+    return result.rowcount

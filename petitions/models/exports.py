@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from petitions.extensions import db
+from petitions.extensions import Base
 from petitions.models.columns import UTCDateTime, enum_check, utcnow
 from petitions.models.letters import Letter
 
@@ -49,7 +49,7 @@ class DeliveryMethod(enum.StrEnum):
 ACTIVE_EXPORTS = "status IN ('queued', 'running')"
 
 
-class PdfExport(db.Model):  # type: ignore[name-defined]
+class PdfExport(Base):
     __tablename__ = "pdf_exports"
     __table_args__ = (
         CheckConstraint(enum_check("status", ExportStatus), name="status"),
@@ -104,7 +104,7 @@ class PdfExport(db.Model):  # type: ignore[name-defined]
         return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
 
 
-class PdfExportChunk(db.Model):  # type: ignore[name-defined]
+class PdfExportChunk(Base):
     """A slice of a finished PDF's bytes: served one after the other, never all in memory."""
 
     __tablename__ = "pdf_export_chunks"
@@ -116,7 +116,7 @@ class PdfExportChunk(db.Model):  # type: ignore[name-defined]
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class ListedEntry(db.Model):  # type: ignore[name-defined]
+class ListedEntry(Base):
     """A keyed hash of (name, email) of one signatory in one export.
 
     It answers "was I on the list handed over?" for someone who knows both, and nothing else:
@@ -131,7 +131,7 @@ class ListedEntry(db.Model):  # type: ignore[name-defined]
     entry_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
-class Delivery(db.Model):  # type: ignore[name-defined]
+class Delivery(Base):
     """A signatory list handed to its addressees: to whom, when, how, and which PDF."""
 
     __tablename__ = "deliveries"

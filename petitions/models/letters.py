@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from petitions.extensions import db
+from petitions.extensions import Base
 from petitions.models.columns import UTCDateTime, enum_check, utcnow
 
 
@@ -34,7 +34,7 @@ class Moderation(enum.StrEnum):
     PRE = "pre"  # wait for a moderator's approval
 
 
-class Letter(db.Model):  # type: ignore[name-defined]
+class Letter(Base):
     __tablename__ = "letters"
     __table_args__ = (
         CheckConstraint(enum_check("status", LetterStatus), name="status"),
@@ -102,7 +102,7 @@ class Letter(db.Model):  # type: ignore[name-defined]
         return current.get(language) or current[self.main_language]
 
 
-class LetterText(db.Model):  # type: ignore[name-defined]
+class LetterText(Base):
     """One language's text of a letter. Editing makes a new row; signatures keep the old one."""
 
     __tablename__ = "letter_texts"
@@ -123,7 +123,7 @@ class LetterText(db.Model):  # type: ignore[name-defined]
     letter: Mapped[Letter] = relationship(back_populates="texts")
 
 
-class Addressee(db.Model):  # type: ignore[name-defined]
+class Addressee(Base):
     __tablename__ = "addressees"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petitions.extensions import db
+from petitions.extensions import Base
 from petitions.models.columns import UTCDateTime, enum_check, utcnow
 
 
@@ -26,7 +26,7 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class OutboxEmail(db.Model):  # type: ignore[name-defined]
+class OutboxEmail(Base):
     """An email written in the same transaction as what caused it, delivered after the commit."""
 
     __tablename__ = "outbox_emails"

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from petitions.extensions import db
+from petitions.extensions import Base
 from petitions.models.columns import UTCDateTime, enum_check, utcnow
 from petitions.models.letters import Letter
 
@@ -46,7 +46,7 @@ class SignatureStatus(enum.StrEnum):
 LISTED_SIGNATURES = "status = 'confirmed' AND is_public AND NOT is_hidden"
 
 
-class Signature(db.Model):  # type: ignore[name-defined]
+class Signature(Base):
     __tablename__ = "signatures"
     __table_args__ = (
         # One signature per letter per (canonical) email, whatever races happen above.

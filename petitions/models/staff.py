@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from petitions.extensions import db
+from petitions.extensions import Base, db
 from petitions.models.columns import UTCDateTime, enum_check, utcnow
 from petitions.models.letters import Letter
 
@@ -40,7 +40,7 @@ letter_organisers = Table(
 )
 
 
-class StaffUser(db.Model):  # type: ignore[name-defined]
+class StaffUser(Base):
     __tablename__ = "staff_users"
     __table_args__ = (CheckConstraint(enum_check("role", Role), name="role"),)
 
@@ -75,7 +75,7 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
         return self.role == Role.ADMIN
 
 
-class StaffInvitation(db.Model):  # type: ignore[name-defined]
+class StaffInvitation(Base):
     """An emailed, single-use, expiring link that lets someone choose a password."""
 
     __tablename__ = "staff_invitations"
@@ -97,7 +97,7 @@ class StaffInvitation(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ModerationReason(db.Model):  # type: ignore[name-defined]
+class ModerationReason(Base):
     """One entry of the editable list of reasons a moderator picks from when rejecting."""
 
     __tablename__ = "moderation_reasons"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, false, select
 
 from petitions.extensions import db
 from petitions.models.letters import Letter
@@ -81,11 +81,11 @@ def is_organiser_of(user: StaffUser, letter: Letter) -> bool:
     )
 
 
-def letters_for(user: StaffUser, permission: Permission) -> Select[tuple[Letter]]:
+def letters_for(user: StaffUser, permission: Permission) -> Select[Letter]:
     """The letters on which ``user`` holds ``permission``, as a query to refine."""
     statement = select(Letter)
     if permission not in ROLE_PERMISSIONS[_role(user)]:
-        return statement.where(False)
+        return statement.where(false())
     if _role(user) is Role.ORGANISER and permission in OWNED_ONLY:
         statement = statement.where(
             Letter.id.in_(
@@ -95,7 +95,7 @@ def letters_for(user: StaffUser, permission: Permission) -> Select[tuple[Letter]
     return statement
 
 
-def letter_scope(user: StaffUser, permission: Permission) -> Select[tuple[int]] | None:
+def letter_scope(user: StaffUser, permission: Permission) -> Select[int] | None:
     """None if ``user`` holds ``permission`` on every letter; else the ids of those they do.
 
     Queries over all signatures then need no ``letter_id IN (…)`` for admins and moderators,

@@ -116,7 +116,7 @@ def record(
     # cannot be cleaned later, so it never takes them in.
     details = _redacted(dict(details or {}))
     if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user._get_current_object()  # type: ignore[attr-defined]
+        actor = current_user._get_current_object()
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor.id if actor is not None else None,

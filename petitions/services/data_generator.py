@@ -381,11 +381,9 @@ def _write(rows: list[Row]) -> None:
             for row in rows:
                 copy.write_row(row)
         return
-    compiled = insert(Signature.__table__).compile(
-        dialect=connection.dialect, column_keys=list(COLUMNS)
-    )
+    compiled = insert(Signature).compile(dialect=connection.dialect, column_keys=list(COLUMNS))
     assert compiled.positiontup == list(COLUMNS), "COLUMNS must follow the table's order"
-    connection.exec_driver_sql(str(compiled), rows)  # type: ignore[arg-type]
+    connection.exec_driver_sql(str(compiled), rows)
 
 
 def _stamp_for(dialect: str) -> Stamp:

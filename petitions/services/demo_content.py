@@ -15,7 +15,9 @@ the moment the demo data is loaded.
 
 from __future__ import annotations
 
-DEMO_LETTERS: list[dict] = [
+from typing import Any
+
+DEMO_LETTERS: list[dict[str, Any]] = [
     {
         "slug": "g20-protect-education",
         "main_language": "en",

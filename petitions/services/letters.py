@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
+from petitions.models.database import rowcount
 from petitions.models.letters import Letter, LetterStatus, LetterText
 from petitions.models.signatures import LISTED_SIGNATURES, Signature, SignatureKind
 
@@ -170,4 +171,4 @@ def close_expired_letters() -> int:
         .values(status=LetterStatus.CLOSED)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)

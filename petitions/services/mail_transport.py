@@ -64,7 +64,9 @@ def plain_text(message: Message) -> str:
     for part in message.walk():
         if part.get_content_type() == "text/plain":
             payload = part.get_payload(decode=True)
-            return payload.decode(part.get_content_charset() or "utf-8") if payload else ""
+            if not isinstance(payload, bytes):
+                return ""
+            return payload.decode(part.get_content_charset() or "utf-8")
     return ""
 
 

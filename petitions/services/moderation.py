@@ -119,7 +119,7 @@ class ModerationSummary:
             done=ACTION_DONE[self.action],
         )
         if not self.skipped:
-            return done
+            return str(done)
         parts = ", ".join(f"{n} {SKIP_TEXT[skip]}" for skip, n in sorted(self.skipped.items()))
         unchanged = _("Left unchanged: %(parts)s.", parts=parts)
         return f"{done} {unchanged}"

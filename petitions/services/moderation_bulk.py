@@ -117,8 +117,8 @@ def moderate_matching(
     summary = ModerationSummary(action)
     pending = LetterChanges()
     for start in range(0, len(ids), BULK_CHUNK):
-        chunk = lock_signatures(ids[start : start + BULK_CHUNK])
-        apply_action(chunk, action, reason, actor, summary, pending)
+        rows = lock_signatures(ids[start : start + BULK_CHUNK])
+        apply_action(rows, action, reason, actor, summary, pending)
     write_letter_changes(pending)
     audit.record(
         "signature.bulk",

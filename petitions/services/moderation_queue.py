@@ -174,7 +174,7 @@ def count_matching(
     matching = select(Signature.id).where(*matching_clauses(user, permission, filters))
     if up_to is not None:
         matching = matching.limit(up_to + 1)
-    return int(db.session.scalar(select(func.count()).select_from(matching.subquery())))
+    return db.session.scalar(select(func.count()).select_from(matching.subquery())) or 0
 
 
 # --- keyset pages ---------------------------------------------------------------------------

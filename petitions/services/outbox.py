@@ -62,7 +62,7 @@ def build_message(email: OutboxEmail, sender: str) -> Message:
     message = MIMEMultipart("alternative")
     message["From"] = _address_header(sender)
     message["To"] = ascii_address(email.recipient)
-    message["Subject"] = Header(email.subject, "utf-8", header_name="Subject")
+    message["Subject"] = Header(email.subject, "utf-8", header_name="Subject")  # type: ignore[assignment]  # compat32 takes a Header
     message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     message["Date"] = formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"

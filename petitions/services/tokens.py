@@ -62,7 +62,8 @@ def read_token(purpose: Purpose, token: str) -> Claim:
         payload = serializer.loads(token, max_age=max_age)
     except SignatureExpired as expired:
         # The signature was verified; only the age failed. The payload is still encoded.
-        raise TokenExpired(_claim(serializer.load_payload(expired.payload))) from None
+        encoded = expired.payload if isinstance(expired.payload, bytes) else b""
+        raise TokenExpired(_claim(serializer.load_payload(encoded))) from None
     except BadSignature:
         raise TokenInvalid() from None
     return _claim(payload)

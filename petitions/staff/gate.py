@@ -72,7 +72,10 @@ def require(permission: Permission) -> Callable[[], None]:
 
 def current_staff() -> StaffUser:
     """The signed-in staff member, as the model (not Flask-Login's proxy), for services."""
-    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    user = current_user._get_current_object()
+    if not isinstance(user, StaffUser):
+        raise RuntimeError("no staff member is signed in")
+    return user
 
 
 def load_staff_user(user_id: str) -> StaffUser | None:

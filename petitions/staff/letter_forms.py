@@ -157,7 +157,7 @@ class LetterForm(TranslatedForm):
         return self[f"text_{language}"]
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
+        valid = bool(super().validate(extra_validators))
         main = self.main_language.data
         for language in self.LANGUAGES:
             valid &= self._check_language(language, language == main)

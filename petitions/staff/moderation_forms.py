@@ -64,7 +64,7 @@ class IdListField(Field):
         return ""
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        self.data = []
+        self.data: list[int] = []
         for raw in valuelist:
             raw = raw.strip()
             if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
@@ -180,9 +180,9 @@ class _ReasonMixin:
 
         A script may also post any text as ``reason``: it is taken as an "Other" reason.
         """
-        picked = (self.reason.data or "").strip()  # type: ignore[attr-defined]
+        picked = (self.reason.data or "").strip()
         if picked in ("", OTHER_REASON):
-            return (self.reason_other.data or "").strip()  # type: ignore[attr-defined]
+            return (self.reason_other.data or "").strip()
         return picked
 
 

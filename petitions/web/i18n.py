@@ -22,7 +22,7 @@ def select_locale() -> str:
         session["lang"] = asked
         return asked
     remembered = session.get("lang")
-    if remembered in languages:
+    if isinstance(remembered, str) and remembered in languages:
         return remembered
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

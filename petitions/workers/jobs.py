@@ -86,7 +86,7 @@ def _make_queue(app: Flask) -> tuple[Any, Any]:
         os.makedirs(app.instance_path, exist_ok=True)
         huey = SqliteHuey("petitions", filename=os.path.join(app.instance_path, "jobs.sqlite3"))
 
-    @huey.task(name="petitions.build_pdf")  # type: ignore[misc]
+    @huey.task(name="petitions.build_pdf")  # type: ignore[untyped-decorator]  # Huey is untyped
     def build_pdf_task(export_id: int) -> None:
         with app.app_context():
             build_pdf(export_id, notify=True)

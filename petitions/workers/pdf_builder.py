@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, update
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
-from petitions.models.database import write_intent
+from petitions.models.database import rowcount, write_intent
 from petitions.models.exports import ExportStatus, ListedEntry, PdfExport, PdfExportChunk
 from petitions.models.staff import StaffUser
 from petitions.services.exports.delivery_document import PdfOptions, front_matter, plan_list
@@ -38,12 +38,14 @@ def _claim(export_id: int) -> bool:
     new export instead, and :func:`_still_mine` stops the old worker from writing.
     """
     with write_intent():
-        claimed = db.session.execute(
-            update(PdfExport)
-            .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.QUEUED)
-            .values(status=ExportStatus.RUNNING, heartbeat_at=utcnow(), progress_done=0)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        claimed = rowcount(
+            db.session.execute(
+                update(PdfExport)
+                .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.QUEUED)
+                .values(status=ExportStatus.RUNNING, heartbeat_at=utcnow(), progress_done=0)
+                .execution_options(synchronize_session=False)
+            )
+        )
         db.session.commit()
     return bool(claimed)
 
@@ -58,12 +60,14 @@ def _still_mine(export_id: int, **values: object) -> None:
     The caller's transaction stays open: in :func:`_store` the row is then locked (PostgreSQL)
     or the database is (SQLite) until the file is in, so no replacement slips in between.
     """
-    changed = db.session.execute(
-        update(PdfExport)
-        .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.RUNNING)
-        .values(heartbeat_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = rowcount(
+        db.session.execute(
+            update(PdfExport)
+            .where(PdfExport.id == export_id, PdfExport.status == ExportStatus.RUNNING)
+            .values(heartbeat_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not changed:
         raise ClaimLost(export_id)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
+from petitions.models.database import rowcount
 from petitions.models.exports import ExportStatus, PdfExport, PdfExportChunk
 from petitions.models.letters import Letter
 from petitions.models.staff import StaffUser
@@ -38,7 +39,7 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
 
 
-def _stale_before() -> object:
+def _stale_before() -> datetime:
     return utcnow() - timedelta(seconds=current_app.config["EXPORT_STALE_SECONDS"])
 
 
@@ -65,16 +66,18 @@ def request_pdf(
         return existing, False
     if existing is not None:
         # Conditional: the silent worker may have finished (or beaten its heart) meanwhile.
-        replaced = db.session.execute(
-            update(PdfExport)
-            .where(
-                PdfExport.id == existing.id,
-                PdfExport.status == ExportStatus.RUNNING,
-                PdfExport.heartbeat_at < _stale_before(),
+        replaced = rowcount(
+            db.session.execute(
+                update(PdfExport)
+                .where(
+                    PdfExport.id == existing.id,
+                    PdfExport.status == ExportStatus.RUNNING,
+                    PdfExport.heartbeat_at < _stale_before(),
+                )
+                .values(status=ExportStatus.FAILED, error="interrupted", finished_at=utcnow())
+                .execution_options(synchronize_session=False)
             )
-            .values(status=ExportStatus.FAILED, error="interrupted", finished_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         db.session.expire(existing)
         if not replaced:
             return existing, False

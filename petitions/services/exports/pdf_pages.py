@@ -59,7 +59,7 @@ class PageJoiner:
         layer = self.open_part(furniture)
         pages = self.output.pages[start : start + len(layer.pages)]
         for page, top in zip(pages, layer.pages, strict=True):
-            page.add_overlay(top)
+            page.add_overlay(top, pikepdf.Rectangle(page.mediabox))
 
     def save(self, out: BinaryIO, *, title: str, language: str) -> None:
         with self.output.open_metadata(set_pikepdf_as_editor=False) as meta:
@@ -70,10 +70,18 @@ class PageJoiner:
         self.output.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
+def _link_target(annot: pikepdf.Object) -> str:
+    """The URI an annotation links to, or "" (markers are links to ``MARKER_PREFIX…``)."""
+    action = annot.get("/A")
+    if not isinstance(action, pikepdf.Dictionary):
+        return ""
+    return str(action.get("/URI", ""))
+
+
 def first_item_on_last_page(part: pikepdf.Pdf) -> int | None:
     """The marker value on a chunk's last page, or None if it has none."""
     for annot in part.pages[-1].obj.get("/Annots", []):
-        uri = str(annot.get("/A", {}).get("/URI", ""))
+        uri = _link_target(annot)
         if uri.startswith(MARKER_PREFIX):
             return int(uri.removeprefix(MARKER_PREFIX))
     return None
@@ -83,7 +91,7 @@ def _strip_markers(page: pikepdf.Page) -> None:
     annots = page.obj.get("/Annots")
     if annots is None:
         return
-    kept = [a for a in annots if not str(a.get("/A", {}).get("/URI", "")).startswith(MARKER_PREFIX)]
+    kept = [a for a in annots if not _link_target(a).startswith(MARKER_PREFIX)]
     if kept:
         page.obj.Annots = pikepdf.Array(kept)
     else:

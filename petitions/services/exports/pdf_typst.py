@@ -83,9 +83,9 @@ class TypstEngine:
             "data.json": json.dumps(data, ensure_ascii=False).encode(),
             **(extra or {}),
         }
-        pdf = self.compiler.compile(input=sources, format="pdf", pdf_tags=False)
+        pdf = self.compiler.compile(input=sources, format="pdf", pdf_tags=False)  # type: ignore[type-var]  # the stub omits a dict of files
         for _ in range(EVICT_ROUNDS):
-            self.compiler.compile(input={"main.typ": b""}, format="svg")
+            self.compiler.compile(input={"main.typ": b""}, format="svg")  # type: ignore[type-var]
         assert isinstance(pdf, bytes)
         return pdf
 
@@ -304,9 +304,12 @@ def _render_section(
         yield settled
 
 
-def _rows(doc: DeliveryDocument, kind: str, pending: Iterable[tuple[int, Signatory]]) -> list:
+def _rows(
+    doc: DeliveryDocument, kind: str, pending: Iterable[tuple[int, Signatory]]
+) -> list[list[Any]]:
     """Row data, with a country subheading at each change of country (and atop every chunk)."""
-    out, previous = [], None
+    out: list[list[Any]] = []
+    previous = None
     for num, s in pending:
         group = ""
         if doc.front.group_by_country and (previous is None or s.country_code != previous):
