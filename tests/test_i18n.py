@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from conftest import G20, INCLUSIVE, sign
 from sqlalchemy import select
+from test_i18n_coverage import english_in
 
 from petitions.extensions import db
 
@@ -71,18 +71,6 @@ def test_compiled_catalog_matches_the_po_file():
     assert shipped == fresh, "run: pybabel compile -d petitions/translations"
 
 
-def english_phrases() -> list[str]:
-    """The longest literal part of each UI sentence, long enough not to occur in Albanian."""
-    phrases = []
-    for message in sq_catalog():
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        for msgid in ids:
-            longest = max(re.split(r"%\(\w+\)[sd]|%%", msgid or ""), key=len).strip()
-            if len(longest) >= 12 and " " in longest:
-                phrases.append(longest)
-    return phrases
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -95,8 +83,7 @@ def english_phrases() -> list[str]:
 def test_albanian_pages_hold_no_english_ui_text(client, path):
     page = client.get(path, headers={"Accept-Language": "sq"}).get_data(as_text=True)
     assert '<html lang="sq">' in page
-    leaked = [phrase for phrase in english_phrases() if phrase in page]
-    assert leaked == []
+    assert english_in(page) == []
 
 
 def test_the_verification_page_and_a_delivery_pdf_speak_albanian(
@@ -121,7 +108,7 @@ def test_the_verification_page_and_a_delivery_pdf_speak_albanian(
         code = db.session.scalars(select(PdfExport.code)).one()
     page = client.get(f"/v/{code}", headers={"Accept-Language": "sq"}).get_data(as_text=True)
     assert '<html lang="sq">' in page
-    assert [phrase for phrase in english_phrases() if phrase in page] == []
+    assert english_in(page) == []
 
 
 def test_albanian_form_errors(client):
@@ -154,8 +141,7 @@ def test_albanian_staff_pages_hold_no_english_ui_text(staff_client, path):
     staff.get("/staff/?lang=sq")
     page = staff.get(path).get_data(as_text=True)
     assert '<html lang="sq">' in page
-    leaked = [phrase for phrase in english_phrases() if phrase in page]
-    assert leaked == []
+    assert english_in(page) == []
 
 
 def test_form_errors_from_wtforms_speak_albanian(client):
