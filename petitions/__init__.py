@@ -34,6 +34,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
     from petitions.web.templating import init_templating
+    from petitions.web.unit_of_work import init_unit_of_work
     from petitions.workers.jobs import init_jobs
     from petitions.workers.outbox_delivery import init_outbox
 
@@ -58,6 +59,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.before_request(limit_request_size)  # before CSRFProtect reads any request body
     csrf.init_app(app)
     init_database(app)
+    init_unit_of_work(app)
     init_i18n(app)
     init_templating(app)
     app.register_blueprint(public_bp)

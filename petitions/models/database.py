@@ -38,6 +38,19 @@ def write_intent() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Outside a request (commands, workers): one writing transaction, committed when the block
+    ends and rolled back if it raises. Requests get the same from the request handler."""
+    with write_intent():
+        try:
+            yield
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+
+
+@contextlib.contextmanager
 def read_phase() -> Iterator[None]:
     """Mark the transactions begun inside this block as readers, even in a POST request.
 

@@ -38,6 +38,7 @@ from petitions.models.columns import utcnow
 from petitions.models.database import write_intent
 from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
+from petitions.services.errors import DomainError
 from petitions.services.letters import text_hash
 from petitions.services.signing import consent_hash
 
@@ -200,7 +201,7 @@ ADDRESSEE = {
 }
 
 
-class GenerationRefused(Exception):
+class GenerationRefused(DomainError):
     """The letter exists and holds (or may hold) real signatures: it is left alone."""
 
 

@@ -23,11 +23,12 @@ from petitions.models.exports import Delivery, DeliveryMethod, ExportStatus, Lis
 from petitions.models.letters import Letter, LetterStatus
 from petitions.models.staff import StaffUser
 from petitions.services import audit
+from petitions.services.errors import DomainError
 from petitions.services.exports.digest import entry_hash, normalise_digest
 from petitions.services.letter_editing import lock_letter
 
 
-class DeliveryError(Exception):
+class DeliveryError(DomainError):
     """A delivery that cannot be recorded; the message is for the organiser."""
 
 

@@ -23,11 +23,12 @@ from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText
 from petitions.models.signatures import Signature
 from petitions.models.staff import Role, StaffUser, letter_organisers
 from petitions.services import audit
+from petitions.services.errors import DomainError
 from petitions.services.letters import text_hash
 from petitions.services.text_input import normalise
 
 
-class LetterEditError(ValueError):
+class LetterEditError(DomainError, ValueError):
     """A change to a letter that cannot be made; ``field`` names the form field it is about."""
 
     def __init__(self, message: str, field: str | None = None) -> None:

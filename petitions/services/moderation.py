@@ -28,6 +28,7 @@ from petitions.models.staff import StaffUser
 from petitions.services import audit
 from petitions.services.access import Permission, may
 from petitions.services.counters import bump_public_version, set_statuses
+from petitions.services.errors import DomainError
 
 MAX_IDS = 1_000  # explicit ids in one request
 MAX_REASON = 300
@@ -84,7 +85,7 @@ ACTION_DONE = {
 }
 
 
-class ModerationError(ValueError):
+class ModerationError(DomainError, ValueError):
     """A request the rules refuse; the message is for the staff member."""
 
 

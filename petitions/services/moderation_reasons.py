@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from petitions.extensions import db
 from petitions.models.staff import ModerationReason
 from petitions.services import audit
+from petitions.services.errors import DomainError
 
 MAX_LENGTH = 300  # the column's size
 
 
-class ReasonError(ValueError):
+class ReasonError(DomainError, ValueError):
     """A change to the list of reasons that cannot be made; the message says why."""
 
 

@@ -14,6 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 
+from petitions.services.errors import DomainError
+
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # argon2 takes any length; this only bounds the work one request can ask for
 COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
@@ -21,7 +23,7 @@ COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-pas
 _hasher = PasswordHasher()
 
 
-class PasswordRejected(ValueError):
+class PasswordRejected(DomainError, ValueError):
     """The password breaks a rule; the message says which, for the person choosing it."""
 
 

@@ -22,6 +22,7 @@ from petitions.models.columns import utcnow
 from petitions.models.database import dialect_insert
 from petitions.models.letters import Letter
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
+from petitions.services.errors import DomainError
 from petitions.services.letters import text_hash
 from petitions.services.signer_mail import LetterRef, queue_confirmation, queue_notice
 from petitions.services.text_input import canonical_email
@@ -32,7 +33,7 @@ RESEND_QUIET_PERIOD = timedelta(seconds=60)
 CONSENT_TEXT_VERSION = "delivery-consent-1"
 
 
-class SigningError(Exception):
+class SigningError(DomainError):
     """A rule refused the action; the view turns it into a message."""
 
 

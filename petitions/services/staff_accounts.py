@@ -23,6 +23,7 @@ from petitions.models.columns import utcnow
 from petitions.models.letters import Letter
 from petitions.models.staff import Role, StaffInvitation, StaffUser
 from petitions.services import audit
+from petitions.services.errors import DomainError
 from petitions.services.outbox import queue_email
 from petitions.services.passwords import (
     check_new_password,
@@ -35,7 +36,7 @@ from petitions.web.links import external_url
 INVITATION_LIFETIME = timedelta(days=7)
 
 
-class StaffError(ValueError):
+class StaffError(DomainError, ValueError):
     """A request about staff accounts that cannot be done; the message says why."""
 
 

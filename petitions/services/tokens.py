@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from petitions.services.errors import DomainError
+
 
 class Purpose(enum.StrEnum):
     CONFIRM = "confirm"
@@ -22,11 +24,11 @@ class Purpose(enum.StrEnum):
 MAX_AGE_SETTING = {Purpose.CONFIRM: "CONFIRM_MAX_AGE", Purpose.WITHDRAW: "WITHDRAW_MAX_AGE"}
 
 
-class TokenInvalid(Exception):
+class TokenInvalid(DomainError):
     """The link was altered, belongs to another purpose, or was never issued here."""
 
 
-class TokenExpired(Exception):
+class TokenExpired(DomainError):
     """The link was genuine but is too old; it still names its signature, to offer a new one."""
 
     def __init__(self, claim: Claim) -> None:

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from petitions.extensions import db
+from petitions.services.errors import DomainError
 
 
 def _wants_json() -> bool:
@@ -25,6 +26,14 @@ def init_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return render_template("errors/error.html", code=400, csrf=True), 400
+
+    @app.errorhandler(DomainError)
+    def refused(error: DomainError) -> ResponseReturnValue:
+        """A refusal no view turned into its own message: undo the request's work, say why."""
+        db.session.rollback()
+        if _wants_json():
+            return jsonify({"error": "Bad Request", "message": str(error)}), 400
+        return render_template("errors/error.html", code=400, csrf=False, refusal=str(error)), 400
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> ResponseReturnValue:
