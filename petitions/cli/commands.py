@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from petitions.extensions import db
-from petitions.models.database import write_intent
+from petitions.models.database import unit_of_work, write_intent
 from petitions.models.staff import Role
 from petitions.services.counters import recount
 from petitions.services.demo import load_demo_letters
@@ -30,9 +30,8 @@ staff_cli = AppGroup("staff", help="Staff accounts.")
 @with_appcontext
 def demo_command() -> None:
     """Load the demo letters (idempotent)."""
-    with write_intent():
+    with unit_of_work():
         created = load_demo_letters()
-        db.session.commit()
     if created:
         click.echo("Loaded demo letters: " + ", ".join(created))
     else:
@@ -43,9 +42,8 @@ def demo_command() -> None:
 @click.option("--dry-run", is_flag=True, help="Report differences without repairing them.")
 def counts_check(dry_run: bool) -> None:
     """Recount every letter's signatures and repair the stored counters."""
-    with write_intent():
+    with unit_of_work():
         drifts = recount(repair=not dry_run)
-        db.session.commit()
     for drift in drifts:
         click.echo(
             f"{drift.slug}: stored individuals/organisations {drift.stored}, actual {drift.actual}"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from petitions.extensions import db
-from petitions.models.database import write_intent
+from petitions.models.database import unit_of_work
 from petitions.services.letters import close_expired_letters
 
 
 def close_expired() -> int:
     """Close letters past their deadline, in a transaction of their own."""
-    with write_intent():
+    with unit_of_work():
         closed = close_expired_letters()
-        db.session.commit()
     return closed
