@@ -1,4 +1,4 @@
-"""Column types and helpers shared by every model: UTC datetimes, enum checks."""
+"""Column types and helpers shared by every model: UTC datetimes, typed enums and their checks."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    DateTime,
-    TypeDecorator,
-)
+from sqlalchemy import DateTime, Enum, TypeDecorator
 
 
 def utcnow() -> datetime:
@@ -36,3 +33,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 def enum_check(column: str, values: type[enum.StrEnum]) -> str:
     listed = ", ".join(f"'{v.value}'" for v in values)
     return f"{column} IN ({listed})"
+
+
+def enum_type(values: type[enum.StrEnum], length: int) -> Enum:
+    """A column of ``values``: stored as the members' values (``'confirmed'``) in a VARCHAR of
+    ``length``, read back as members. The CHECK constraint is the table's own (:func:`enum_check`,
+    named in the migrations), so this type creates none."""
+    return Enum(
+        values,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petitions.extensions import Base
-from petitions.models.columns import UTCDateTime, enum_check, utcnow
+from petitions.models.columns import UTCDateTime, enum_check, enum_type, utcnow
 from petitions.models.letters import Letter
 
 
@@ -74,7 +74,9 @@ class PdfExport(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON)
     options_key: Mapped[str] = mapped_column(String(64))
     verify_url: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default=ExportStatus.QUEUED)
+    status: Mapped[ExportStatus] = mapped_column(
+        enum_type(ExportStatus, 16), default=ExportStatus.QUEUED
+    )
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -145,7 +147,7 @@ class Delivery(Base):
     export_id: Mapped[int] = mapped_column(ForeignKey("pdf_exports.id", ondelete="RESTRICT"))
     recipient: Mapped[str] = mapped_column(String(300))
     delivered_on: Mapped[date] = mapped_column(Date)
-    method: Mapped[str] = mapped_column(String(16))
+    method: Mapped[DeliveryMethod] = mapped_column(enum_type(DeliveryMethod, 16))
     note: Mapped[str] = mapped_column(Text, default="")
     # Collection went on after this delivery (the letter stayed open).
     collection_continues: Mapped[bool] = mapped_column(Boolean, default=False)

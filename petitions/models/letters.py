@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petitions.extensions import Base
-from petitions.models.columns import UTCDateTime, enum_check, utcnow
+from petitions.models.columns import UTCDateTime, enum_check, enum_type, utcnow
 
 
 class LetterStatus(enum.StrEnum):
@@ -45,8 +45,12 @@ class Letter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     main_language: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default=LetterStatus.DRAFT)
-    moderation: Mapped[str] = mapped_column(String(8), default=Moderation.NONE)
+    status: Mapped[LetterStatus] = mapped_column(
+        enum_type(LetterStatus, 16), default=LetterStatus.DRAFT
+    )
+    moderation: Mapped[Moderation] = mapped_column(
+        enum_type(Moderation, 8), default=Moderation.NONE
+    )
     organisations_need_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     goal: Mapped[int | None] = mapped_column(Integer)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petitions.extensions import Base
-from petitions.models.columns import UTCDateTime, enum_check, utcnow
+from petitions.models.columns import UTCDateTime, enum_check, enum_type, utcnow
 
 
 class OutboxStatus(enum.StrEnum):
@@ -44,7 +44,9 @@ class OutboxEmail(Base):
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL")
     )
-    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
+    status: Mapped[OutboxStatus] = mapped_column(
+        enum_type(OutboxStatus, 16), default=OutboxStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petitions.extensions import Base
-from petitions.models.columns import UTCDateTime, enum_check, utcnow
+from petitions.models.columns import UTCDateTime, enum_check, enum_type, utcnow
 from petitions.models.letters import Letter
 
 
@@ -82,8 +82,10 @@ class Signature(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(20), default=SignatureStatus.PENDING)
+    kind: Mapped[SignatureKind] = mapped_column(enum_type(SignatureKind, 16))
+    status: Mapped[SignatureStatus] = mapped_column(
+        enum_type(SignatureStatus, 20), default=SignatureStatus.PENDING
+    )
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     email_canonical: Mapped[str] = mapped_column(String(320))

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petitions.extensions import Base, db
-from petitions.models.columns import UTCDateTime, enum_check, utcnow
+from petitions.models.columns import UTCDateTime, enum_check, enum_type, utcnow
 from petitions.models.letters import Letter
 
 
@@ -48,7 +48,7 @@ class StaffUser(Base):
     # Stored lower-cased, so logins and the unique constraint ignore case.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(enum_type(Role, 16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of every session cookie's user id: raising it ends all sessions of the account
     # (logout, disabling, a password change), which a signed cookie alone cannot do.
@@ -83,7 +83,7 @@ class StaffInvitation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(enum_type(Role, 16))
     # SHA-256 of the link's random token: a copy of the database opens no invitation.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(

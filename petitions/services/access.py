@@ -56,7 +56,7 @@ OWNED_ONLY = frozenset(
 
 
 def _role(user: StaffUser) -> Role:
-    return Role(user.role)
+    return user.role
 
 
 def may(user: StaffUser, permission: Permission, letter: Letter | None = None) -> bool:
