@@ -383,7 +383,8 @@ def _write(rows: list[Row]) -> None:
                 copy.write_row(row)
         return
     compiled = insert(Signature).compile(dialect=connection.dialect, column_keys=list(COLUMNS))
-    assert compiled.positiontup == list(COLUMNS), "COLUMNS must follow the table's order"
+    if compiled.positiontup != list(COLUMNS):
+        raise RuntimeError("COLUMNS must follow the table's order")
     connection.exec_driver_sql(str(compiled), rows)
 
 

@@ -112,7 +112,8 @@ class SignatoryPage:
 
 
 def _cursor(signature: Signature) -> str:
-    assert signature.confirmed_at is not None
+    if signature.confirmed_at is None:  # only confirmed signatures are listed
+        raise ValueError(f"signature {signature.id} is listed but not confirmed")
     return f"{signature.confirmed_at.timestamp():.6f}_{signature.id}"
 
 
