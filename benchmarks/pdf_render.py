@@ -4,12 +4,15 @@ Goals (issue "delivery PDF"): 10,000 signatories in at most 10 s; 100,000 in at 
 peak RSS of at most 400 MB. Each size is rendered in a process of its own (started by a
 per-size measuring process, which reads ``RUSAGE_CHILDREN`` for exactly that one render), from
 generated rows in many scripts (Albanian, Cyrillic, Greek, Arabic with Latin inside, Chinese,
-Devanagari), one in ten an organisation, grouped by country, some with comments. It prints wall
-time, peak RSS, pages and file size; the PDF goes to a temporary file that is removed.
+Devanagari), one in ten an organisation, grouped by country, some with comments, and the
+canonical list attached as ``signatories.jsonl`` as the export does (``--no-list-file``: without
+it). It prints wall time, peak RSS, pages and file size; the PDF goes to a temporary file that is
+removed.
 
     .venv/bin/python benchmarks/pdf_render.py
     .venv/bin/python benchmarks/pdf_render.py --sizes 1000,10000 --chunk-rows 2000
     .venv/bin/python benchmarks/pdf_render.py --sample /tmp/pdf-sample.pdf   # one sample PDF
+    .venv/bin/python benchmarks/pdf_render.py --sizes 10000 --no-list-file   # no attachment
 """
 
 # ruff: noqa: RUF001
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -143,15 +147,35 @@ def signatories(kind: str, n: int, seed: int) -> Iterator[Signatory]:
                 )  # fmt: skip
 
 
-def render(size: int, path: str, chunk_rows: int | None, layout: str = "sequential") -> None:
+def render(
+    size: int, path: str, chunk_rows: int | None, layout: str = "sequential", list_file: bool = True
+) -> None:
     from petitions.services.exports import pdf_typst
+    from petitions.services.exports.digest import (
+        DIGEST_VERSION,
+        LIST_FILE_DESCRIPTION,
+        LIST_FILE_MIME,
+        LIST_FILE_NAME,
+        canonical_line,
+        digest_of_lines,
+    )
+    from petitions.services.exports.pdf_model import Attachment
 
     orgs = size // 10
     individuals = size - orgs
     front = front_matter(orgs, individuals, layout=layout)
     options = {"chunk_rows": chunk_rows} if chunk_rows else {}
-    started = time.perf_counter()
-    with open(path, "wb") as out:
+    with tempfile.TemporaryFile() as listing, open(path, "wb") as out:
+        if list_file:  # as the export's plan does, before (and not timed with) the render
+            lines = [canonical_line(s) for s in signatories("organisation", orgs, 1)]
+            lines += [canonical_line(s) for s in signatories("individual", individuals, 2)]
+            digest = digest_of_lines(lines, listing)
+            del lines
+            front = replace(front, digest=digest, digest_version=DIGEST_VERSION)
+            options["list_file"] = Attachment(
+                LIST_FILE_NAME, LIST_FILE_MIME, LIST_FILE_DESCRIPTION, listing
+            )
+        started = time.perf_counter()
         pages = pdf_typst.render_delivery_pdf(
             front,
             signatories("organisation", orgs, 1),
@@ -163,13 +187,15 @@ def render(size: int, path: str, chunk_rows: int | None, layout: str = "sequenti
     print(f"{pages} {time.perf_counter() - started:.2f}")
 
 
-def measure(size: int, chunk_rows: int | None) -> None:
+def measure(size: int, chunk_rows: int | None, list_file: bool = True) -> None:
     """Render once in a child process; print its figures with its own peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "delivery.pdf")
         command = [sys.executable, __file__, "--render", str(size), path]
         if chunk_rows:
             command += ["--chunk-rows", str(chunk_rows)]
+        if not list_file:
+            command += ["--no-list-file"]
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         wall = time.perf_counter() - started
@@ -192,13 +218,17 @@ def main() -> None:
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sample", metavar="PATH", help="write one sample PDF (300 rows)")
     parser.add_argument("--layout", default="sequential", choices=["sequential", "side_by_side"])
+    parser.add_argument(
+        "--no-list-file", action="store_true", help="do not attach signatories.jsonl"
+    )
     args = parser.parse_args()
+    list_file = not args.no_list_file
     if args.render:
-        render(int(args.render[0]), args.render[1], args.chunk_rows)
+        render(int(args.render[0]), args.render[1], args.chunk_rows, list_file=list_file)
     elif args.measure:
-        measure(args.measure, args.chunk_rows)
+        measure(args.measure, args.chunk_rows, list_file)
     elif args.sample:
-        render(300, args.sample, args.chunk_rows, args.layout)
+        render(300, args.sample, args.chunk_rows, args.layout, list_file)
     else:
         from petitions.services.exports.pdf_typst import CHUNK_ROWS
 
@@ -207,6 +237,8 @@ def main() -> None:
             command = [sys.executable, __file__, "--measure", str(size)]
             if args.chunk_rows:
                 command += ["--chunk-rows", str(args.chunk_rows)]
+            if not list_file:
+                command += ["--no-list-file"]
             subprocess.run(command, check=True)
 
 

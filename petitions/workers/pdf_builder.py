@@ -23,7 +23,9 @@ from petitions.models.database import rowcount, write_intent
 from petitions.models.exports import ExportStatus, ListedEntry, PdfExport, PdfExportChunk
 from petitions.models.staff import StaffUser
 from petitions.services.exports.delivery_document import PdfOptions, front_matter, plan_list
+from petitions.services.exports.digest import LIST_FILE_DESCRIPTION, LIST_FILE_MIME, LIST_FILE_NAME
 from petitions.services.exports.pdf_jobs import CHUNK_BYTES
+from petitions.services.exports.pdf_model import Attachment
 from petitions.services.outbox import queue_email
 from petitions.web.links import external_url
 
@@ -115,15 +117,17 @@ def _build(export_id: int, notify: bool) -> None:
     options = PdfOptions.from_json(export.options)
     requester = export.requested_by_id if notify else None
     slug = letter.slug
-    plan = plan_list(letter, options, current_app.config["SECRET_KEY"])
-    front = front_matter(letter, plan, export.verify_url)
-    db.session.commit()  # end the reading transaction before the long render
-    _store_entries(export_id, plan.entries)
-    plan.entries.clear()  # in the database now; not held through the render
-    release_memory()
+    # The digested list goes to a temporary file (gone when closed, even after a crash), not
+    # memory: the PDF carries it as ``signatories.jsonl`` for anyone to recompute the digest.
+    with tempfile.TemporaryFile() as listing, tempfile.TemporaryFile() as spool:
+        plan = plan_list(letter, options, current_app.config["SECRET_KEY"], listing)
+        front = front_matter(letter, plan, export.verify_url)
+        db.session.commit()  # end the reading transaction before the long render
+        _store_entries(export_id, plan.entries)
+        plan.entries.clear()  # in the database now; not held through the render
+        release_memory()
 
-    printed: list[bytes] = []
-    with tempfile.TemporaryFile() as spool:
+        printed: list[bytes] = []
         pages = render_delivery_pdf(
             front,
             plan.rows(plan.organisation_ids, printed),
@@ -131,6 +135,7 @@ def _build(export_id: int, notify: bool) -> None:
             spool,
             total_rows=plan.total,
             progress=lambda done, total: _progress(export_id, done, total),
+            list_file=Attachment(LIST_FILE_NAME, LIST_FILE_MIME, LIST_FILE_DESCRIPTION, listing),
         )
         if not plan.matches(printed):
             raise ListChanged(export_id)

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from babel import Locale
 from flask_babel import force_locale, format_date, format_decimal, ngettext
@@ -22,7 +22,12 @@ from sqlalchemy import func, select
 from petitions.extensions import db
 from petitions.models.columns import utcnow
 from petitions.models.letters import Letter, LetterText
-from petitions.services.exports.digest import canonical_line, digest_of_lines, entry_hash
+from petitions.services.exports.digest import (
+    DIGEST_VERSION,
+    canonical_line,
+    digest_of_lines,
+    entry_hash,
+)
 from petitions.services.exports.pdf_model import (
     DEFAULT_LABELS,
     FrontMatter,
@@ -102,6 +107,10 @@ LABELS: dict[str, Any] = {
         "The digest identifies exactly this list of signatories. Anyone can compare it with the "
         "one published at the address above, or upload this file there."
     ),
+    "list_attached": _l(
+        "The list itself is attached to this file as {file}: the digest is the SHA-256 of the "
+        "line {version} followed by that attachment."
+    ),
 }
 assert set(LABELS) == set(DEFAULT_LABELS)
 
@@ -168,8 +177,14 @@ def _converter(options: PdfOptions) -> Callable[[SignatureRow], Signatory]:
     return convert
 
 
-def plan_list(letter: Letter, options: PdfOptions, secret_key: str) -> ListPlan:
-    """Read the chosen signatures once: order, digest, dates and listed-entry hashes."""
+def plan_list(
+    letter: Letter, options: PdfOptions, secret_key: str, listing: BinaryIO | None = None
+) -> ListPlan:
+    """Read the chosen signatures once: order, digest, dates and listed-entry hashes.
+
+    ``listing``, if given, receives the canonical list that was digested (the sorted lines,
+    attached to the PDF as ``signatories.jsonl``), so the lines need not be kept in memory.
+    """
     convert = _converter(options)
     keys: dict[str, list[tuple[str, str, int]]] = {"organisation": [], "individual": []}
     lines: list[bytes] = []
@@ -190,7 +205,7 @@ def plan_list(letter: Letter, options: PdfOptions, secret_key: str) -> ListPlan:
         first = signed if first is None or signed < first else first
         last = signed if last is None or signed > last else last
     line_hashes = sorted(hashlib.sha256(line).digest() for line in lines)
-    digest = digest_of_lines(lines)
+    digest = digest_of_lines(lines, listing)
     del lines
     return ListPlan(
         options=options,
@@ -260,6 +275,7 @@ def front_matter(letter: Letter, plan: ListPlan, verify_url: str) -> FrontMatter
             group_by_country=options.group_by_country,
             include_comments=options.include_comments,
             digest=plan.digest,
+            digest_version=DIGEST_VERSION,
             verify_url=verify_url,
             running_header=main.title,
             labels=labels,

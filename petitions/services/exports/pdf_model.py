@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import BinaryIO, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,7 @@ class FrontMatter:
     group_by_country: bool = False
     include_comments: bool = False
     digest: str = ""  # hex SHA-256 of the canonical list (see digest.py)
+    digest_version: str = ""  # the first line of what the digest hashes, e.g. "petitions-list-v3"
     verify_url: str = ""  # short public URL, also drawn as a QR code
     running_header: str = ""  # e.g. the letter's title, shortened by the renderer if needed
     # Every printed word that is not data, already translated into ``language``. Keys and their
@@ -101,7 +102,24 @@ DEFAULT_LABELS: dict[str, str] = {
         "The digest identifies exactly this list of signatories. Anyone can compare it with the "
         "one published at the address above, or upload this file there."
     ),
+    # "{file}": the attached list's file name, "{version}": the digest's first line (in code type)
+    "list_attached": (
+        "The list itself is attached to this file as {file}: the digest is the SHA-256 of the "
+        "line {version} followed by that attachment."
+    ),
 }
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file embedded in the PDF (a viewer's attachments panel, ``pdfdetach``): the delivery
+    PDF carries its canonical list of signatories this way (see ``digest.py``)."""
+
+    name: str
+    mime_type: str
+    description: str
+    data: BinaryIO  # read from its start to its end when the PDF is written
+
 
 # Called by the renderer as it goes: (rows done, rows in all).
 Progress = Callable[[int, int], None]

@@ -6,11 +6,14 @@ memory stays flat however long the list is. Each part is spooled to an anonymous
 copies page content lazily from those files when the output is written, so the parts never sit
 in memory together. The total page count is only known at the end, so the running header and the
 page numbers are a last small Typst document of transparent pages, laid over the joined ones.
+Files can be attached too (the canonical list of signatories), compressed as they are read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
+import zlib
 from contextlib import ExitStack
 from typing import BinaryIO
 
@@ -60,6 +63,42 @@ class PageJoiner:
         pages = self.output.pages[start : start + len(layer.pages)]
         for page, top in zip(pages, layer.pages, strict=True):
             page.add_overlay(top, pikepdf.Rectangle(page.mediabox))
+
+    def attach(self, name: str, data: BinaryIO, *, mime_type: str, description: str) -> None:
+        """Embed ``data`` (read from its start, in blocks) as the attached file ``name``.
+
+        Compressed here as it is read, so only the compressed bytes (a fraction of the file)
+        are ever held in memory; qpdf writes an already compressed stream as it is.
+        """
+        packer, checksum, size, packed = zlib.compressobj(6), hashlib.md5(), 0, []  # noqa: S324
+        data.seek(0)
+        while block := data.read(1 << 20):
+            checksum.update(block)  # the /CheckSum PDF readers expect (MD5, not for security)
+            size += len(block)
+            packed.append(packer.compress(block))
+        packed.append(packer.flush())
+        stream = pikepdf.Stream(self.output, b"")
+        stream.write(b"".join(packed), filter=pikepdf.Name.FlateDecode)
+        del packed
+        stream.Type = pikepdf.Name.EmbeddedFile
+        stream.Subtype = pikepdf.Name("/" + mime_type)  # written as /application#2Fjsonl
+        stream.Params = pikepdf.Dictionary(Size=size, CheckSum=pikepdf.String(checksum.digest()))
+        spec = self.output.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Filespec,
+                F=pikepdf.String(name),
+                UF=pikepdf.String(name),
+                Desc=pikepdf.String(description),
+                EF=pikepdf.Dictionary(F=stream, UF=stream),
+                AFRelationship=pikepdf.Name.Data,
+            )
+        )
+        names = self.output.Root.get("/Names") or pikepdf.Dictionary()
+        if "/EmbeddedFiles" not in names:
+            names.EmbeddedFiles = self.output.make_indirect(pikepdf.NameTree.new(self.output).obj)
+        self.output.Root.Names = names
+        pikepdf.NameTree(names.EmbeddedFiles)[name] = spec
+        self.output.Root.AF = pikepdf.Array([*self.output.Root.get("/AF", []), spec])
 
     def save(self, out: BinaryIO, *, title: str, language: str) -> None:
         with self.output.open_metadata(set_pikepdf_as_editor=False) as meta:

@@ -26,6 +26,7 @@ import typst
 
 from petitions.services.exports.pdf_model import (
     DEFAULT_LABELS,
+    Attachment,
     FrontMatter,
     Progress,
     Signatory,
@@ -171,11 +172,18 @@ class DeliveryDocument:
         }
         return data, bodies
 
-    def closing_part(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+    def closing_part(self, list_file: str = "") -> tuple[dict[str, Any], dict[str, bytes]]:
+        """The digest and verification block; ``list_file``: the attached list's file name."""
         extra = {}
         if self.front.verify_url:
             extra["qr.svg"] = segno.make(self.front.verify_url, error="m").svg_inline().encode()
-        data = {**self.base(), "digest": self.front.digest, "url": self.front.verify_url}
+        data = {
+            **self.base(),
+            "digest": self.front.digest,
+            "url": self.front.verify_url,
+            "list_file": list_file,
+            "digest_version": self.front.digest_version,
+        }
         return data, extra
 
     def furniture_part(self, start: int, stop: int, pages: int) -> dict[str, Any]:
@@ -224,8 +232,13 @@ def render_delivery_pdf(
     total_rows: int,
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    list_file: Attachment | None = None,
 ) -> int:
-    """Write the PDF to ``out``; return the number of pages."""
+    """Write the PDF to ``out``; return the number of pages.
+
+    ``list_file``: the canonical list that was digested, embedded in the PDF (its closing block
+    says so).
+    """
     doc = DeliveryDocument(front, total_rows)
     engine = TypstEngine()
     done = 0
@@ -242,7 +255,7 @@ def render_delivery_pdf(
                 done += consumed
                 if progress is not None:
                     progress(done, max(total_rows, done))
-        data, extra = doc.closing_part()
+        data, extra = doc.closing_part(list_file.name if list_file else "")
         joiner.append(joiner.open_part(engine.compile("closing", data, extra)))
         pages = joiner.page_count
         for start in range(0, pages, FURNITURE_PAGES):
@@ -252,6 +265,13 @@ def render_delivery_pdf(
             )
         del engine  # Typst's fonts and caches go before qpdf writes the file
         release_memory()
+        if list_file is not None:
+            joiner.attach(
+                list_file.name,
+                list_file.data,
+                mime_type=list_file.mime_type,
+                description=list_file.description,
+            )
         joiner.save(out, title=front.title, language=front.language)
     return pages
 
