@@ -119,7 +119,10 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "OUTBOX_RETRY_BASE_SECONDS": 5.0,
         "OUTBOX_RETRY_MAX_SECONDS": 60.0,
         "OUTBOX_MAX_ATTEMPTS": 200,
-        "OUTBOX_CLAIM_SECONDS": 300,
+        # How long a worker's claim on the emails it is sending lasts without news from it: its
+        # heartbeat renews the claim every third of this while it runs; when the worker dies, the
+        # emails it had not sent go out from another worker after at most this long.
+        "OUTBOX_CLAIM_SECONDS": float(os.environ.get("OUTBOX_CLAIM_SECONDS", "60") or 60),
         "SMTP_TIMEOUT": 20.0,
         "LANGUAGES": ["en", "sq"],
         "BABEL_DEFAULT_LOCALE": "en",

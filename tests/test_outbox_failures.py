@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
+import time
 from datetime import timedelta
 
-from conftest import G20, outbox_rows, sign
+from conftest import G20, SMTPSink, free_port, outbox_rows, sign
 from sqlalchemy import update
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
 from petitions.models.outbox import OutboxEmail
-from petitions.workers.outbox_delivery import _record, claim_due, deliver_all_due
+from petitions.services.mail_transport import TemporaryFailure
+from petitions.workers.outbox_delivery import (
+    _record,
+    _retry_later,
+    claim_due,
+    deliver_all_due,
+    deliver_due,
+    renew,
+)
 
 
 class SilentServer:
@@ -122,6 +132,72 @@ def test_a_round_that_lost_its_claim_cannot_overwrite_the_outcome(make_app, smtp
     row = next(r for r in outbox_rows(app) if r.id == slow_round.ids[0])
     assert (row.status, row.last_error) == ("sent", "")
     assert len(smtp.messages) == 3
+
+
+class GatedSink(SMTPSink):
+    """Holds each message until ``gate`` opens, so a round can be caught in the middle of a send."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        self.arrived = threading.Event()
+        self.gate = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.arrived.set()
+        while not self.gate.is_set():
+            await asyncio.sleep(0.01)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_slow_round_cannot_undo_the_round_that_took_over_its_claim(make_app):
+    """Round A hangs past its claim; round B takes the row over and is sending it when A comes
+    back with a temporary failure (and a heartbeat). Only the claim token tells A's writes from
+    B's: the row is still "sending" either way. Without that guard A would put the row back in
+    the queue, B's "sent" would then find no row of its own, and the signer would get it twice."""
+    sink = GatedSink(free_port())
+    controller = _controller(sink, smtputf8=False)
+    controller.start()
+    try:
+        app = make_app(MAIL_URL=sink.url)
+        assert sign(app.test_client(), G20, email="once@example.org").status_code == 303
+        with app.app_context():
+            slow_round = claim_due(limit=1)
+            assert len(slow_round.ids) == 1
+            db.session.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.id == slow_round.ids[0])
+                .values(claimed_until=utcnow() - timedelta(seconds=1))
+            )
+            db.session.commit()
+
+        results = []
+
+        def newer_round() -> None:
+            with app.app_context():
+                results.append(deliver_due(limit=1))
+
+        thread = threading.Thread(target=newer_round)
+        thread.start()
+        try:
+            assert sink.arrived.wait(10)  # B holds the row and is in the middle of sending it
+            with app.app_context():
+                late_writes = [
+                    renew(slow_round),
+                    _retry_later(slow_round, slow_round.emails, TemporaryFailure("451")),
+                ]
+        finally:
+            sink.gate.set()
+            thread.join(10)
+        assert [(r.claimed, r.sent) for r in results] == [(1, 1)]
+        (row,) = outbox_rows(app)
+        assert (row.status, row.claim_token, row.last_error) == ("sent", None, "")
+        time.sleep(0.25)  # past any backoff A could have set
+        with app.app_context():
+            assert deliver_all_due() == 0
+        assert [str(m["To"]) for m in sink.messages] == ["once@example.org"]
+        assert late_writes == [0, 0]  # neither A's heartbeat nor its outcome touched the row
+    finally:
+        controller.stop()
 
 
 def _controller(sink, smtputf8):

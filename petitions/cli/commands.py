@@ -57,20 +57,29 @@ def counts_check(dry_run: bool) -> None:
 @outbox_cli.command("work")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
 def outbox_work(once: bool) -> None:
-    """Deliver queued email until stopped (run as many as you like, on any machine)."""
-    if once:
-        click.echo(f"Sent {deliver_all_due()} email(s).")
-        return
+    """Deliver queued email until stopped (run as many as you like, on any machine).
+
+    SIGTERM or Ctrl-C stops it after the email being sent, with every outcome recorded and the
+    emails it had claimed but not tried handed back; a second one stops it at once.
+    """
     worker = current_app.extensions["petitions.outbox"]
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
+    def stop(signum: int, _frame: FrameType | None) -> None:
         worker.stopping.set()
         worker.wake.set()
+        signal.signal(signum, signal.SIG_DFL)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    click.echo("Delivering email; stop with Ctrl-C.")
-    worker.run_forever()
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if once:
+            click.echo(f"Sent {deliver_all_due(stop=worker.stopping)} email(s).")
+            return
+        click.echo("Delivering email; stop with Ctrl-C.")
+        worker.run_forever()
+        click.echo("Stopped.")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @letters_cli.command("close-expired")
