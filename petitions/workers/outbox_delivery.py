@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
-from petitions.models.database import write_intent
+from petitions.models.database import rowcount, unit_of_work
 from petitions.models.outbox import OutboxEmail, OutboxStatus
 from petitions.services.mail_transport import (
     ConnectionFailure,
@@ -74,7 +74,7 @@ def claim_due(limit: int) -> Claim:
     """Claim up to ``limit`` due emails for this round and read them, in one short transaction."""
     now = utcnow()
     token = secrets.token_hex(8)
-    with write_intent():
+    with unit_of_work():
         query = (
             select(OutboxEmail.id)
             .where(_due(now))
@@ -108,7 +108,6 @@ def claim_due(limit: int) -> Claim:
             )
             for email in emails:
                 db.session.expunge(email)  # keep what was read; the commit would expire it
-        db.session.commit()
     return Claim(token, emails)
 
 
@@ -136,15 +135,15 @@ def _write(claim: Claim, email_ids: list[int], **values: object) -> int:
     """Apply ``values`` to the rows this round still holds, in a transaction of its own."""
     if not email_ids:
         return 0
-    with write_intent():
-        changed = db.session.execute(
-            update(OutboxEmail)
-            .where(_still_ours(claim, email_ids))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-    return int(changed or 0)
+    with unit_of_work():
+        return rowcount(
+            db.session.execute(
+                update(OutboxEmail)
+                .where(_still_ours(claim, email_ids))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        )
 
 
 def _record(claim: Claim, email_ids: list[int], **values: object) -> int:
