@@ -6,6 +6,13 @@ transactions that begin ``IMMEDIATE`` (a deferred one that later writes can fail
 "database is locked", which no timeout cures). Whether a transaction will write is known before it
 starts: a request with an unsafe method, or a block wrapped in :func:`write_intent`.
 PostgreSQL needs none of this.
+
+PostgreSQL gets bounds instead (``DATABASE_CONNECT_TIMEOUT``, ``DATABASE_STATEMENT_TIMEOUT``, see
+``config.postgres_timeouts``): a web request waits a few seconds for a server that hangs, then
+answers 503 (:func:`unavailable`). The statement timeout is every connection's default, so web
+requests pay nothing for it, and a transaction begun outside a request (commands, the outbox and
+job threads, migrations) lifts it: a recount, a long PDF job or an index build may take longer.
+A web request never needs one statement that long: exports read in keyset batches.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from petitions.extensions import db
@@ -73,6 +80,25 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes() else "BEGIN")
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        if not has_request_context():
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached or did not answer in time.
+
+    OperationalError covers a refused or timed-out connection, a dropped one, a statement
+    cancelled by its timeout and SQLite's "unable to open" or "locked"; a pool that has no free
+    connection within ``pool_timeout`` raises SQLAlchemy's own TimeoutError.
+    """
+    if isinstance(error, exc.OperationalError | exc.TimeoutError):
+        return True
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
 def _writes() -> bool:
     if _WRITE_INTENT.get():
         return True
@@ -87,6 +113,8 @@ def init_database(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, app.config["SQLITE_SYNCHRONOUS"])
+        elif engine.dialect.name == "postgresql" and app.config["DATABASE_STATEMENT_TIMEOUT"] > 0:
+            _configure_postgresql(engine)
 
 
 def dialect_insert(model: Any) -> Any:
