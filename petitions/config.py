@@ -46,7 +46,7 @@ def env_seconds(name: str, default: float) -> float:
 
 
 def postgres_timeouts(url: str, connect: float, statement: float) -> dict[str, Any]:
-    """Engine options that bound every wait for PostgreSQL (see ``models/database.py``).
+    """Engine options that bound every wait for PostgreSQL (see ``models/pg_bounds.py``).
 
     ``connect_timeout`` covers a server that does not answer a new connection, ``pool_timeout``
     a pool whose connections are all held by requests stuck on it; ``statement_timeout`` is each

@@ -7,12 +7,8 @@ transactions that begin ``IMMEDIATE`` (a deferred one that later writes can fail
 starts: a request with an unsafe method, or a block wrapped in :func:`write_intent`.
 PostgreSQL needs none of this.
 
-PostgreSQL gets bounds instead (``DATABASE_CONNECT_TIMEOUT``, ``DATABASE_STATEMENT_TIMEOUT``, see
-``config.postgres_timeouts``): a web request waits a few seconds for a server that hangs, then
-answers 503 (:func:`unavailable`). The statement timeout is every connection's default, so web
-requests pay nothing for it, and a transaction begun outside a request (commands, the outbox and
-job threads, migrations) lifts it: a recount, a long PDF job or an index build may take longer.
-A web request never needs one statement that long: exports read in keyset batches.
+PostgreSQL gets bounds instead (:mod:`petitions.models.pg_bounds`): a web request waits a few
+seconds for a server that hangs, then answers 503 (see :func:`unavailable`).
 """
 
 from __future__ import annotations
@@ -27,6 +23,7 @@ from sqlalchemy import Engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from petitions.extensions import db
+from petitions.models.pg_bounds import configure_postgresql
 
 _WRITE_INTENT: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 _READ_PHASE: contextvars.ContextVar[bool] = contextvars.ContextVar("read_phase", default=False)
@@ -80,13 +77,6 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes() else "BEGIN")
 
 
-def _configure_postgresql(engine: Engine) -> None:
-    @event.listens_for(engine, "begin")
-    def on_begin(connection: Any) -> None:
-        if not has_request_context():
-            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
-
-
 def unavailable(error: BaseException) -> bool:
     """Whether ``error`` means the database cannot be reached or did not answer in time.
 
@@ -113,8 +103,8 @@ def init_database(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, app.config["SQLITE_SYNCHRONOUS"])
-        elif engine.dialect.name == "postgresql" and app.config["DATABASE_STATEMENT_TIMEOUT"] > 0:
-            _configure_postgresql(engine)
+        elif engine.dialect.name == "postgresql":
+            configure_postgresql(engine, app.config["DATABASE_STATEMENT_TIMEOUT"])
 
 
 def dialect_insert(model: Any) -> Any:
