@@ -7,12 +7,14 @@ Nothing here runs at import time; :func:`load_settings` is called by the app fac
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import time
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -36,6 +38,30 @@ def database_url(raw: str | None, instance_path: Path) -> str:
         if raw.startswith(prefix):
             return "postgresql+psycopg://" + raw[len(prefix) :]
     return raw
+
+
+def env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+def postgres_timeouts(url: str, connect: float, statement: float) -> dict[str, Any]:
+    """Engine options that bound every wait for PostgreSQL (see ``models/pg_bounds.py``).
+
+    ``connect_timeout`` covers a server that does not answer a new connection, ``pool_timeout``
+    a pool whose connections are all held by requests stuck on it; ``statement_timeout`` is each
+    connection's default (web requests pay nothing for it) and work outside a web request lifts it.
+    Any ``options`` already in the URL are kept.
+    """
+    engine: dict[str, Any] = {
+        "pool_timeout": connect,
+        "connect_args": {"connect_timeout": max(1, math.ceil(connect))},
+    }
+    if statement > 0:
+        given = parse_qs(urlsplit(url).query).get("options", [])
+        timeout = f"-c statement_timeout={math.ceil(statement * 1000)}"
+        engine["connect_args"]["options"] = " ".join([*given, timeout])
+    return engine
 
 
 def instance_secret_key(instance_path: Path) -> str:
@@ -75,6 +101,11 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "MAIL_FROM": os.environ.get("MAIL_FROM", "petitions@localhost"),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/") or None,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Bounds on the wait for a dependency that hangs (accepts, then never answers), so a
+        # request answers 503 (or falls back) long before the server's worker timeout.
+        "DATABASE_CONNECT_TIMEOUT": env_seconds("DATABASE_CONNECT_TIMEOUT", 5.0),
+        "DATABASE_STATEMENT_TIMEOUT": env_seconds("DATABASE_STATEMENT_TIMEOUT", 15.0),
+        "REDIS_TIMEOUT": env_seconds("REDIS_TIMEOUT", 0.5),
         "RATELIMIT_ENABLED": env_flag("RATELIMIT_ENABLED", True),
         # A Redis outage must not stop people from signing: fall back to per-process limits.
         "RATELIMIT_SWALLOW_ERRORS": True,
@@ -155,6 +186,15 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **settings["SQLALCHEMY_ENGINE_OPTIONS"],
             "pool_pre_ping": True,
+            **postgres_timeouts(
+                uri, settings["DATABASE_CONNECT_TIMEOUT"], settings["DATABASE_STATEMENT_TIMEOUT"]
+            ),
         }
     settings.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
+    if str(settings["RATELIMIT_STORAGE_URI"]).startswith("redis"):
+        redis_wait = settings["REDIS_TIMEOUT"]
+        settings.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS",
+            {"socket_timeout": redis_wait, "socket_connect_timeout": redis_wait},
+        )
     return settings

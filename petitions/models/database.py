@@ -6,6 +6,9 @@ transactions that begin ``IMMEDIATE`` (a deferred one that later writes can fail
 "database is locked", which no timeout cures). Whether a transaction will write is known before it
 starts: a request with an unsafe method, or a block wrapped in :func:`write_intent`.
 PostgreSQL needs none of this.
+
+PostgreSQL gets bounds instead (:mod:`petitions.models.pg_bounds`): a web request waits a few
+seconds for a server that hangs, then answers 503 (see :func:`unavailable`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import CursorResult, Engine, Result, event
+from sqlalchemy import CursorResult, Engine, Result, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from petitions.extensions import db
+from petitions.models.pg_bounds import configure_postgresql
 
 _WRITE_INTENT: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 _READ_PHASE: contextvars.ContextVar[bool] = contextvars.ContextVar("read_phase", default=False)
@@ -86,6 +90,18 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes() else "BEGIN")
 
 
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached or did not answer in time.
+
+    OperationalError covers a refused or timed-out connection, a dropped one, a statement
+    cancelled by its timeout and SQLite's "unable to open" or "locked"; a pool that has no free
+    connection within ``pool_timeout`` raises SQLAlchemy's own TimeoutError.
+    """
+    if isinstance(error, exc.OperationalError | exc.TimeoutError):
+        return True
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
 def _writes() -> bool:
     if _WRITE_INTENT.get():
         return True
@@ -100,6 +116,8 @@ def init_database(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, app.config["SQLITE_SYNCHRONOUS"])
+        elif engine.dialect.name == "postgresql":
+            configure_postgresql(engine, app.config["DATABASE_STATEMENT_TIMEOUT"])
 
 
 def dialect_insert(model: Any) -> Any:

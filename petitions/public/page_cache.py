@@ -4,6 +4,10 @@ Readers far outnumber signers, and a letter page is the same for every reader of
 until a count, the list, a text or the status changes; all of that is in the key (the letter's
 ``public_version`` goes up with every change a service makes). The only per-visitor part, the
 CSRF token, is put in at the end. A cache miss is just a normal render.
+
+Each page is also filed under a name that needs no database (slug, language, host): while the
+database is down, the last page rendered under that name is still served (:meth:`last_page`),
+so people can read the letter, and its form sends them the 503 page that keeps their answers.
 """
 
 from __future__ import annotations
@@ -25,15 +29,17 @@ class PageCache:
     def __init__(self, size: int = MAX_PAGES) -> None:
         self.size = size
         self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._names: OrderedDict[Hashable, Hashable] = OrderedDict()  # name -> newest key
         self._lock = threading.Lock()
 
-    def page(self, key: Hashable, render: Callable[[], str]) -> str:
+    def page(self, key: Hashable, render: Callable[[], str], name: Hashable = None) -> str:
         """The page for ``key`` with this visitor's CSRF token, rendering it on a miss."""
         token = generate_csrf()
         with self._lock:
             cached = self._pages.get(key)
             if cached is not None:
                 self._pages.move_to_end(key)
+                self._file(name, key)
         if cached is None:
             html = render()
             if token not in html:  # no form on the page (a closed letter): nothing to swap
@@ -43,7 +49,23 @@ class PageCache:
                 self._pages[key] = cached
                 while len(self._pages) > self.size:
                     self._pages.popitem(last=False)
+                self._file(name, key)
         return cached.replace(_CSRF_SLOT, token)
+
+    def last_page(self, name: Hashable) -> str | None:
+        """The newest page filed under ``name``, with this visitor's token; None if none is kept."""
+        with self._lock:
+            key = self._names.get(name)
+            cached = None if key is None else self._pages.get(key)
+        return None if cached is None else cached.replace(_CSRF_SLOT, generate_csrf())
+
+    def _file(self, name: Hashable, key: Hashable) -> None:
+        if name is None:
+            return
+        self._names[name] = key
+        self._names.move_to_end(name)
+        while len(self._names) > self.size:
+            self._names.popitem(last=False)
 
 
 def letter_page_key(letter: Letter, language: str) -> Hashable:

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 
 from petitions.extensions import csrf, db
-from petitions.models.database import read_phase
+from petitions.models.database import read_phase, unavailable
 from petitions.models.letters import Letter
 from petitions.models.signatures import SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
@@ -18,6 +18,7 @@ from petitions.services import deliveries, signature_links, signing
 from petitions.services import letters as letter_service
 from petitions.services.tokens import Purpose, TokenExpired, TokenInvalid, read_token
 from petitions.web.client_address import client_ip_hash
+from petitions.web.errors import dependency_down, unavailable_response
 from petitions.web.i18n import current_language
 
 bp = Blueprint("public", __name__)
@@ -59,18 +60,38 @@ def _render_letter(letter: Letter, form: SignatureForm, status: int = 200) -> Re
 
 @bp.get("/letters/<slug>")
 def letter(slug: str) -> ResponseReturnValue:
-    found = _letter_or_404(slug)
     language = current_language()
     cache: PageCache = current_app.extensions["petitions.page_cache"]
-    return cache.page(
-        (letter_page_key(found, language), request.host_url),  # absolute links use the host
-        lambda: _render_letter(found, SignatureForm(language=language))[0],
-    )
+    name = (slug, language, request.host_url)  # absolute links use the host
+    try:
+        found = _letter_or_404(slug)
+        return cache.page(
+            (letter_page_key(found, language), request.host_url),
+            lambda: _render_letter(found, SignatureForm(language=language))[0],
+            name,
+        )
+    except Exception as error:
+        # The database is down: the page as it last was beats an error page.
+        kept = cache.last_page(name) if unavailable(error) else None
+        if kept is None:
+            raise
+        current_app.logger.warning("database unavailable: served a kept letter page")
+        return kept
 
 
 @bp.post("/letters/<slug>/sign")
 @csrf.exempt  # the form checks its own token, so a stale one shows next to the kept input
 def sign(slug: str) -> ResponseReturnValue:
+    try:
+        return _sign(slug)
+    except Exception as error:
+        if not dependency_down(error):
+            raise
+        # Nothing was stored: the signer gets their answers back to send again.
+        return unavailable_response(error, SignatureForm(language=current_language()))
+
+
+def _sign(slug: str) -> ResponseReturnValue:
     language = current_language()
     with read_phase():  # read and check without holding SQLite's write lock
         found = letter_service.letter_for_signing(slug) or abort(404)

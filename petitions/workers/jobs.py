@@ -9,7 +9,9 @@ consumer inside each web process on its first request, so `flask run` needs noth
 ``external`` leaves it to ``flask --app petitions jobs work`` processes.
 
 Huey (and the Redis client it loads) is imported on first use, not at start-up: a web process
-that never queues a job, or a CSV export of a million rows, does not carry it (17 MB).
+that never queues a job, or a CSV export of a million rows, does not carry it (17 MB). With
+Redis, every wait for it is bounded and an outage is logged once, not at every poll
+(:mod:`petitions.workers.redis_queue`).
 
 The tasks themselves are idempotent (see :func:`petitions.workers.pdf_builder.build_pdf`),
 so a task that runs twice after a crash does no harm.
@@ -74,14 +76,21 @@ class Jobs:
 
 
 def _make_queue(app: Flask) -> tuple[Any, Any]:
-    from huey import MemoryHuey, RedisHuey, SqliteHuey
+    from huey import Huey, MemoryHuey, SqliteHuey
 
     from petitions.workers.pdf_builder import build_pdf
 
     if app.config["JOBS_IMMEDIATE"]:
         huey = MemoryHuey("petitions", immediate=True)
     elif app.config.get("REDIS_URL"):
-        huey = RedisHuey("petitions", url=app.config["REDIS_URL"])
+        from petitions.workers.redis_queue import BoundedRedisStorage
+
+        huey = Huey(
+            "petitions",
+            storage_class=BoundedRedisStorage,
+            url=app.config["REDIS_URL"],
+            timeout=app.config["REDIS_TIMEOUT"],
+        )
     else:
         os.makedirs(app.instance_path, exist_ok=True)
         huey = SqliteHuey("petitions", filename=os.path.join(app.instance_path, "jobs.sqlite3"))
