@@ -39,6 +39,7 @@ from petitions.services.exports.pdf_model import (  # noqa: E402
     LetterTextBlock,
     Signatory,
 )
+from petitions.services.letter_markdown import render_body  # noqa: E402
 
 GIVEN = ["Arta", "Blerina", "Ëngjëll", "Çlirim", "Drita", "Fatos", "Gëzim", "Mimoza", "Jonida"]
 FAMILY = ["Krasniqi", "Hoxha", "Çela", "Berisha", "Gashi", "Dervishi", "Shehu", "Llolla"]
@@ -109,8 +110,12 @@ def front_matter(orgs: int, individuals: int, *, layout: str = "sequential") -> 
         count_individuals=individuals,
         period=(date(2026, 1, 12), date(2026, 3, 10)),
         texts=[
-            LetterTextBlock("sq", "Letër e hapur", BODY_SQ, "Versioni 2, 14 mars 2026"),
-            LetterTextBlock("en", "Open letter", BODY_EN, "Version 2 of 14 March 2026"),
+            LetterTextBlock(
+                "sq", "Letër e hapur", render_body(BODY_SQ), "Versioni 2, 14 mars 2026"
+            ),
+            LetterTextBlock(
+                "en", "Open letter", render_body(BODY_EN), "Version 2 of 14 March 2026"
+            ),
         ],
         text_layout=layout,  # type: ignore[arg-type]
         group_by_country=True,

@@ -36,7 +36,11 @@ def add_letter(app: Any, slug: str, **values: Any) -> None:
         letter = Letter(slug=slug, main_language="en", **values)
         letter.texts.append(
             LetterText(
-                language="en", title=title, body="Text.", text_hash=text_hash(title, "Text.")
+                language="en",
+                title=title,
+                body="Text.",
+                body_html="<p>Text.</p>",
+                text_hash=text_hash(title, "Text."),
             )
         )
         db.session.add(letter)

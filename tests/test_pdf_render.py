@@ -19,8 +19,9 @@ import pikepdf
 import pytest
 
 from petitions.services.exports.pdf_model import FrontMatter, LetterTextBlock, Signatory
-from petitions.services.exports.pdf_text import direction, markdown_to_typst
+from petitions.services.exports.pdf_text import direction, html_to_typst
 from petitions.services.exports.pdf_typst import render_delivery_pdf
+from petitions.services.letter_markdown import render_body
 
 MIXED = "منظمة UNICEF في الرياض"
 ORGS = [
@@ -55,7 +56,9 @@ def front_matter(**changes: object) -> FrontMatter:
         count_organisations=len(ORGS),
         count_individuals=len(PEOPLE),
         period=(date(2026, 1, 5), date(2026, 3, 1)),
-        texts=[LetterTextBlock("sq", "Letër e hapur", BODY_SQ, "Versioni 2, 14 mars 2026")],
+        texts=[
+            LetterTextBlock("sq", "Letër e hapur", render_body(BODY_SQ), "Versioni 2, 14 mars 2026")
+        ],
         digest="9f2c4e1b7a3d5f60c8e2a4b6d8f0e1c3a5b7d9f1e3c5a7b9d1f3e5c7a9b1d3f5",
         verify_url="https://letra.example.org/v/k7m2q9x4ta",
         running_header="Letër e hapur për lirinë e shtypit",
@@ -178,8 +181,8 @@ def test_comments_only_when_asked(tmp_path):
 
 def test_two_languages_side_by_side_share_the_page(tmp_path):
     texts = [
-        LetterTextBlock("sq", "Letër e hapur", BODY_SQ, "Versioni 2"),
-        LetterTextBlock("en", "Open letter", BODY_EN, "Version 2"),
+        LetterTextBlock("sq", "Letër e hapur", render_body(BODY_SQ), "Versioni 2"),
+        LetterTextBlock("en", "Open letter", render_body(BODY_EN), "Version 2"),
     ]
     _, path = render(tmp_path, front_matter(texts=texts, text_layout="side_by_side"))
     second_page = plain(pdftotext(path, "-f", "2", "-l", "2"))
@@ -190,8 +193,8 @@ def test_two_languages_side_by_side_share_the_page(tmp_path):
 
 
 def test_right_to_left_letter_text(tmp_path):
-    arabic = LetterTextBlock("ar", "رسالة مفتوحة", "نحن الموقعين أدناه UNICEF نطالب.", "الإصدار 2",
-                             direction="rtl")  # fmt: skip
+    body = render_body("نحن الموقعين أدناه UNICEF نطالب.")
+    arabic = LetterTextBlock("ar", "رسالة مفتوحة", body, "الإصدار 2", direction="rtl")
     _, path = render(tmp_path, front_matter(texts=[arabic]))
     assert "نطالب" in plain(pdftotext(path, "-f", "2", "-l", "2"))
     line = words_left_to_right(path, "UNICEF")
@@ -205,7 +208,7 @@ def test_typst_markup_in_names_and_body_is_printed_not_run(tmp_path):
     evil = Signatory("individual", INJECTION, "", "", '#eval("1+1")', "]", "ZZ")
     body = f"Text: {INJECTION} and `code #x` and a [link](javascript:alert(1))."
     front = front_matter(
-        texts=[LetterTextBlock("sq", "#strong[T]", body, "$v$")], title="Titulli #v ]"
+        texts=[LetterTextBlock("sq", "#strong[T]", render_body(body), "$v$")], title="Titulli #v ]"
     )
     _, path = render(tmp_path, front, orgs=[], people=[evil])
     text = plain(pdftotext(path))
@@ -220,11 +223,14 @@ def test_typst_markup_in_names_and_body_is_printed_not_run(tmp_path):
 
 
 def test_markdown_becomes_inert_typst_markup():
-    markup = markdown_to_typst(
-        '# Head\n\nA **b** *i* [l](https://x.org/?q="1") `#c`\n\n1. one\n2. two\n\n'
-        "<script>alert(1)</script></strong><em>open"
+    markup = html_to_typst(
+        render_body(
+            '# Head\n\nA **b** *i* [l](https://x.org/?q="1") `#c`\n\n1. one\n2. two\n\n'
+            "<script>alert(1)</script></strong><em>open"
+        )
     )
-    assert '#heading(level: 3, outlined: false)[#"Head"]' in markup
+    # "# Head" is an h2 on the page (the letter's title is its h1), so level 4 here.
+    assert '#heading(level: 4, outlined: false)[#"Head"]' in markup
     assert '#strong[#"b"]' in markup and '#emph[#"i"]' in markup
     assert "#enum.item(1)[" in markup and "#enum.item(2)[" in markup
     assert "alert" not in markup

@@ -32,6 +32,7 @@ from petitions.models.columns import utcnow
 from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText
 from petitions.models.signatures import Signature, SignatureStatus
 from petitions.services.demo_content import DEMO_LETTERS
+from petitions.services.letter_markdown import render_body
 from petitions.services.letters import text_hash
 
 DEMO = {spec["slug"]: spec for spec in DEMO_LETTERS}
@@ -150,6 +151,7 @@ def add_letter(
                     summary=f"Summary of {title}",
                     publisher=f"Publisher of {title}",
                     body=body,
+                    body_html=render_body(body),
                     text_hash=text_hash(title, body),
                 )
             )

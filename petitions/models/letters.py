@@ -118,7 +118,10 @@ class LetterText(Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
     publisher: Mapped[str] = mapped_column(String(300), default="")
-    body: Mapped[str] = mapped_column(Text)  # Markdown, rendered to sanitised HTML
+    body: Mapped[str] = mapped_column(Text)  # Markdown, as staff wrote it
+    # The body as sanitised HTML, rendered once when the text is saved
+    # (services/letter_markdown.py): the page and the PDF use it, never the Markdown.
+    body_html: Mapped[str] = mapped_column(Text, server_default="")
     # SHA-256 of the title and body: what a signer read and agreed to.
     text_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -36,10 +36,10 @@ from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from petitions.extensions import db
 from petitions.models.columns import utcnow
 from petitions.models.database import write_intent
-from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText
+from petitions.models.letters import Addressee, Letter, LetterStatus
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.services.errors import DomainError
-from petitions.services.letters import text_hash
+from petitions.services.letter_editing import TextInput, new_text
 from petitions.services.signing import consent_hash
 
 DEFAULT_SLUG = "generated-letter"
@@ -274,9 +274,7 @@ def _letter(slug: str, span: timedelta) -> tuple[Letter, bool]:
         is_demo=True,
     )
     for language, text in TEXTS.items():
-        letter.texts.append(
-            LetterText(language=language, **text, text_hash=text_hash(text["title"], text["body"]))
-        )
+        letter.texts.append(new_text(language, TextInput(**text)))
     letter.addressees.append(Addressee(position=0, **ADDRESSEE))
     db.session.add(letter)
     db.session.flush()

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
-from petitions.models.letters import Addressee, Letter, LetterStatus, LetterText, Moderation
+from petitions.models.letters import Addressee, Letter, LetterStatus, Moderation
 from petitions.services.demo_content import DEMO_LETTERS
-from petitions.services.letters import text_hash
+from petitions.services.letter_editing import TextInput, new_text
 
 # A demo letter whose deadline is nearer than this gets a new one when `demo` runs again.
 REFRESH_BEFORE = timedelta(days=7)
@@ -40,16 +40,7 @@ def load_demo_letters() -> list[str]:
             is_demo=True,
         )
         for language, text in spec["texts"].items():
-            letter.texts.append(
-                LetterText(
-                    language=language,
-                    title=text["title"],
-                    summary=text["summary"],
-                    publisher=text["publisher"],
-                    body=text["body"],
-                    text_hash=text_hash(text["title"], text["body"]),
-                )
-            )
+            letter.texts.append(new_text(language, TextInput(**text)))
         for position, person in enumerate(spec["addressees"]):
             letter.addressees.append(
                 Addressee(

@@ -24,6 +24,7 @@ from petitions.models.signatures import Signature
 from petitions.models.staff import Role, StaffUser, letter_organisers
 from petitions.services import audit
 from petitions.services.errors import DomainError
+from petitions.services.letter_markdown import NestingTooDeep, render_body
 from petitions.services.letters import text_hash
 from petitions.services.text_input import normalise
 
@@ -34,6 +35,10 @@ class LetterEditError(DomainError, ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class BodyRefused(LetterEditError):
+    """A body the Markdown renderer refuses (nested too deeply); ``field`` is its text area."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ def create_letter(data: LetterInput, by: StaffUser) -> Letter:
     _apply_settings(letter, data)
     for language, text in data.texts.items():
         if text is not None:
-            letter.texts.append(_new_text(language, text))
+            letter.texts.append(new_text(language, text))
     _write_addressees(letter, data)
     db.session.add(letter)
     _flush_or_slug_taken()
@@ -188,8 +193,21 @@ def create_letter(data: LetterInput, by: StaffUser) -> Letter:
     return letter
 
 
-def _new_text(language: str, text: TextInput) -> LetterText:
-    return LetterText(language=language, **asdict(text), text_hash=text_hash(text.title, text.body))
+def new_text(language: str, text: TextInput) -> LetterText:
+    """A text row, its body rendered to HTML now, once (the page and the PDF show that)."""
+    return LetterText(
+        language=language,
+        **asdict(text),
+        body_html=rendered_body(language, text.body),
+        text_hash=text_hash(text.title, text.body),
+    )
+
+
+def rendered_body(language: str, body: str) -> str:
+    try:
+        return render_body(body)
+    except NestingTooDeep as error:
+        raise BodyRefused(error.args[0], field=f"text_{language}.body") from None
 
 
 def _apply_settings(letter: Letter, data: LetterInput) -> list[str]:
@@ -291,6 +309,7 @@ def _write_text(
     twin = _superseded_twin(letter, language, text)
     if not signed and twin is None:
         current.title, current.body, current.text_hash = text.title, text.body, new_hash
+        current.body_html = rendered_body(language, text.body)
         current.summary, current.publisher = text.summary, text.publisher
         return changed, None
     old_id = current.id
@@ -337,7 +356,7 @@ def _revive_or_add(letter: Letter, language: str, text: TextInput) -> None:
         twin.superseded_at = None
         twin.summary, twin.publisher = text.summary, text.publisher
     else:
-        letter.texts.append(_new_text(language, text))
+        letter.texts.append(new_text(language, text))
 
 
 def _write_addressees(letter: Letter, data: LetterInput) -> bool:

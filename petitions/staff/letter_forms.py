@@ -14,6 +14,7 @@ from datetime import UTC
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -46,6 +47,7 @@ from petitions.services.letter_editing import (
     LetterInput,
     TextInput,
 )
+from petitions.services.letter_markdown import NestingTooDeep, render_body
 from petitions.services.letter_status import StatusAction
 from petitions.services.text_input import normalise, refused_characters
 from petitions.web.form_messages import TranslatedForm, TranslatedSubform
@@ -260,21 +262,31 @@ class LetterForm(TranslatedForm):
             if not (fields["title"].data or fields["body"].data):
                 continue
             lines = _lines_or_none(fields["addressees"].data) or main_lines or []
+            body = fields["body"].data or ""
+            try:  # the same rendering as on saving
+                body_html, problem = Markup(render_body(body)), ""  # noqa: S704 (sanitised)
+            except NestingTooDeep as error:
+                body_html, problem = Markup(""), str(error)
             previews.append(
                 Preview(
                     language=language,
                     title=fields["title"].data or "",
                     summary=fields["summary"].data or "",
                     publisher=fields["publisher"].data or "",
-                    body=fields["body"].data or "",
+                    body=body,
+                    body_html=body_html,
+                    body_problem=problem,
                     addressees=lines,
                 )
             )
         return previews
 
     def show_error(self, error: LetterEditError) -> None:
-        """Put a service's refusal next to the field it is about."""
-        target = getattr(self, error.field, None) if error.field else None
+        """Put a service's refusal next to the field it is about (``text_en.body``: in a
+        language's fieldset)."""
+        target: Any = self
+        for name in (error.field or "").split("."):
+            target = getattr(target, name, None) if name and target is not None else None
         if target is None:
             self.form_errors.append(str(error))
         else:
@@ -288,6 +300,8 @@ class Preview:
     summary: str
     publisher: str
     body: str
+    body_html: Markup
+    body_problem: str  # why the body cannot be shown (then body_html is empty)
     addressees: list[tuple[str, str]]
 
 

@@ -254,7 +254,7 @@ def front_matter(letter: Letter, plan: ListPlan, verify_url: str) -> FrontMatter
             LetterTextBlock(
                 language=text.language,
                 title=text.title,
-                body_markdown=text.body,
+                body_html=text.body_html,
                 version_label=_version_label(text),
                 direction="rtl" if text.language in RTL_LANGUAGES else "ltr",
             )

@@ -40,7 +40,7 @@ class LetterTextBlock:
 
     language: str  # BCP 47, e.g. "sq"
     title: str
-    body_markdown: str
+    body_html: str  # the sanitised HTML stored with the text (what the letter page shows)
     version_label: str  # e.g. "Version 2 of 14 March 2026"
     direction: Literal["ltr", "rtl"] = "ltr"
 

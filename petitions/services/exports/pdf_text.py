@@ -1,11 +1,14 @@
-"""Text for the delivery PDF: Markdown turned into inert Typst markup, and each string's direction.
+"""Text for the delivery PDF: the letter's HTML turned into inert Typst markup, and each string's
+direction.
 
 The letter's body is the only user text that becomes Typst *markup*; every other string reaches
-Typst as JSON data and is printed as-is. The body is parsed by the same Markdown library the site
-uses, then a whitelist of HTML elements is written back as calls to Typst's own functions
-(``heading``, ``strong``, ``emph``, ``link``, ``list``, ``enum``…). Every piece of text goes in as a
-Typst *string literal* (``#"…"``), where only ``\\`` and ``"`` are special, so a name or a body
-holding ``#import``, ``$``, ``*`` or ``#read(…)`` is printed literally and never evaluated.
+Typst as JSON data and is printed as-is. The PDF does not parse Markdown: it starts from the
+sanitised HTML stored with the text when it was saved (``services/letter_markdown.py``), the very
+HTML the letter page shows, and writes a whitelist of its elements back as calls to Typst's own
+functions (``heading``, ``strong``, ``emph``, ``link``, ``list``, ``enum``…). Every piece of text
+goes in as a Typst *string literal* (``#"…"``), where only ``\\`` and ``"`` are special, so a name
+or a body holding ``#import``, ``$``, ``*`` or ``#read(…)`` is printed literally and never
+evaluated.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import unicodedata
 from datetime import date
 from html.parser import HTMLParser
 
-import markdown
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -24,6 +26,14 @@ RTL_CLASSES = frozenset({"R", "AL"})
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+LIST_START = re.compile(r"[0-9]{1,9}")  # ASCII digits only ("²".isdigit() is True); fits Typst
+# How deep Typst elements may nest (``#quote[#list.item[#strong[…``). Typst refuses content
+# nested past 64 show rules: measured, a quote uses about 5 of them, an emphasis 3, a list item,
+# a link or a heading 2, the others 1. Letters need a few levels; hostile HTML may nest
+# thousands. An element past the budget is written flat (its words only).
+MAX_DEPTH = 48
+_DEPTH_COST = {"blockquote": 6, "em": 3, "i": 3, "li": 2, "a": 2}
+_DEPTH_COST.update({f"h{level}": 2 for level in range(1, 7)})
 _SPACE = re.compile(r"\s+")
 
 
@@ -98,21 +108,35 @@ def typst_string(text: str) -> str:
 
 
 class _TypstWriter(HTMLParser):
-    """Walks the HTML that Markdown produced and writes Typst markup for a few elements.
+    """Walks the letter's HTML and writes Typst markup for a few elements.
 
     Output pieces are only ``#"string"``, ``#function(literal args)[``, its ``]`` and blank
     lines; brackets are closed from a stack, so even broken raw HTML in a body cannot unbalance
-    them. Other elements are dropped but their text is kept; ``script``/``style`` text is dropped.
+    them. Other elements are dropped but their text is kept; ``script``/``style`` text is dropped
+    (the stored HTML is sanitised already, but this does not rely on it). An element that would
+    nest past ``MAX_DEPTH`` is written flat: its words, and everything inside it, as plain text.
     """
 
     INLINE = {"strong": "#strong[", "b": "#strong[", "em": "#emph[", "i": "#emph["}
     SKIP = frozenset({"script", "style", "head", "title"})
+    # What a flat element writes when it ends: a space after a block, nothing after inline text.
+    FLAT = {tag: "" for tag in (*INLINE, *SKIP, "a", "code")} | {
+        tag: '#" "' for tag in ("p", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4",
+                                "h5", "h6")
+    }  # fmt: skip
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
-        self.open: list[tuple[str, str]] = []  # (element, what it writes when it ends)
+        # (element, what it writes when it ends, its cost of MAX_DEPTH, whether it is flat)
+        self.open: list[tuple[str, str, int, bool]] = []
         self.next_number: list[int] = []  # per open ordered list
+        self.depth = 0  # the cost of the open elements
+
+    @property
+    def flat(self) -> bool:
+        """Inside a flat element (all elements opened in one are flat too)."""
+        return bool(self.open) and self.open[-1][3]
 
     def _opener(self, tag: str, attr: dict[str, str | None]) -> tuple[str, str] | None:
         if tag in self.INLINE:
@@ -131,8 +155,8 @@ class _TypstWriter(HTMLParser):
         if tag == "ul":
             return "\n\n", "\n\n"
         if tag == "ol":
-            start = attr.get("start") or "1"
-            self.next_number.append(int(start) if start.isdigit() else 1)
+            start = (attr.get("start") or "").strip()
+            self.next_number.append(int(start) if LIST_START.fullmatch(start) else 1)
             return "\n\n", "\n\n"
         if tag == "li" and self.open and self.open[-1][0] in ("ul", "ol"):
             if self.open[-1][0] == "ul":
@@ -148,36 +172,47 @@ class _TypstWriter(HTMLParser):
         return None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.out.append("#linebreak()")
+        if tag in ("br", "hr"):
+            if self.flat:
+                self.out.append('#" "')
+            elif tag == "br":
+                self.out.append("#linebreak()")
+            else:
+                self.out.append("\n\n#line(length: 100%, stroke: 0.4pt)\n\n")
             return
-        if tag == "hr":
-            self.out.append("\n\n#line(length: 100%, stroke: 0.4pt)\n\n")
+        if tag in self.FLAT and (self.flat or self.depth + _DEPTH_COST.get(tag, 1) > MAX_DEPTH):
+            if not self.flat:
+                self.out.append('#" "')
+            self.open.append((tag, self.FLAT[tag], 0, True))
             return
         pair = self._opener(tag, dict(attrs))
-        if pair is not None:
-            self.out.append(pair[0])
-            self.open.append((tag, pair[1]))
+        if pair is None:
+            return
+        cost = _DEPTH_COST.get(tag, 1) if "[" in pair[0] else 0
+        self.depth += cost
+        self.out.append(pair[0])
+        self.open.append((tag, pair[1], cost, False))
 
     def handle_endtag(self, tag: str) -> None:
-        if not any(name == tag for name, _ in self.open):
+        if not any(entry[0] == tag for entry in self.open):
             return  # an end without a start: ignore
         while self.open:
-            name, closer = self.open.pop()
+            name, closer, cost, flat = self.open.pop()
             self.out.append(closer)
-            if name == "ol":
+            self.depth -= cost
+            if name == "ol" and not flat:
                 self.next_number.pop()
             if name == tag:
                 break
 
     def handle_data(self, data: str) -> None:
-        names = [name for name, _ in self.open]
+        names = [entry[0] for entry in self.open]
         if any(name in self.SKIP for name in names):
             return
         text = _SPACE.sub(" ", data)
         if not text.strip() and (not names or names[-1] in ("ul", "ol")):
             return  # whitespace between blocks or list items
-        if names and names[-1] in ("ul", "ol"):
+        if names and names[-1] in ("ul", "ol") and not self.flat:
             return  # stray text between list items
         self.out.append("#" + typst_string(text))
 
@@ -187,10 +222,10 @@ class _TypstWriter(HTMLParser):
         return "".join(self.out).strip() + "\n"
 
 
-def markdown_to_typst(body: str) -> str:
-    """Typst markup for a Markdown body: paragraphs, headings, lists, emphasis, links, quotes."""
-    html = markdown.markdown(nfc(body), extensions=["sane_lists"], output_format="html")
+def html_to_typst(body_html: str) -> str:
+    """Typst markup for a letter's stored HTML: paragraphs, headings, lists, emphasis, links,
+    quotes."""
     writer = _TypstWriter()
-    writer.feed(html)
+    writer.feed(nfc(body_html))
     writer.close()
     return writer.result()

@@ -35,9 +35,9 @@ from petitions.services.exports.pdf_model import (
 from petitions.services.exports.pdf_pages import PageJoiner, first_item_on_last_page
 from petitions.services.exports.pdf_text import (
     direction,
+    html_to_typst,
     language_direction,
     long_date,
-    markdown_to_typst,
     nfc,
     number,
     shorten,
@@ -147,7 +147,7 @@ class DeliveryDocument:
         texts, bodies = [], {}
         for i, block in enumerate(f.texts):
             name = f"text{i}.typ"
-            bodies[name] = markdown_to_typst(block.body_markdown).encode()
+            bodies[name] = html_to_typst(block.body_html).encode()
             texts.append({
                 "lang": typst_lang(block.language),
                 "dir": block.direction,
