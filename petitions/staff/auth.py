@@ -13,6 +13,7 @@ import time
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import login_user, logout_user
 
 from petitions.extensions import db
@@ -23,6 +24,7 @@ from petitions.services.passwords import PasswordRejected, new_password_hash
 from petitions.staff.forms import ChangePasswordForm, LoginForm, NewPasswordForm
 from petitions.staff.gate import current_staff
 from petitions.staff.safe_redirect import safe_next
+from petitions.web.login_throttle import login_throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -44,6 +46,16 @@ def login() -> ResponseReturnValue:
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         email, password = form.email.data or "", form.password.data or ""
+        wait = login_throttle().wait_before(email)
+        if wait:  # refused at once: no password is checked, no worker is held
+            message = ngettext(
+                "Too many failed sign-ins for this account. Try again in %(num)d second.",
+                "Too many failed sign-ins for this account. Try again in %(num)d seconds.",
+                wait,
+            )
+            form.password.errors = [message]
+            page = render_template("staff/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
         with read_phase():
             attempt = staff_login.find_account(email)
         db.session.rollback()  # end the read: no transaction is open while argon2 works
@@ -51,8 +63,10 @@ def login() -> ResponseReturnValue:
         user = staff_login.record_login(checked)
         db.session.commit()
         if user is not None:
+            login_throttle().succeeded(email)
             _start_session(user)
             return redirect(safe_next(form.next.data), code=303)
+        login_throttle().failed(email)
         form.password.errors = [str(_l("The email address or the password is not right."))]
     status = 400 if request.method == "POST" else 200
     return render_template("staff/login.html", form=form), status
