@@ -131,13 +131,14 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         # email-validator's DNS check; off by default so signing works offline and stays fast.
         "EMAIL_CHECK_DELIVERABILITY": env_flag("EMAIL_CHECK_DELIVERABILITY", False),
         "SIGN_RATE_LIMIT": os.environ.get("SIGN_RATE_LIMIT", "20 per minute;200 per hour"),
-        # Staff logins: per client address, and per account (whatever address tries it).
+        # Staff logins: failures per client address; per account, after this many failures
+        # within an hour, addresses that failed for it wait 1 s, doubling up to the maximum
+        # (seconds; 120 lets them 30 guesses an hour). Addresses that have not failed never wait.
         "LOGIN_RATE_LIMIT_ADDRESS": os.environ.get(
             "LOGIN_RATE_LIMIT_ADDRESS", "10 per minute;60 per hour"
         ),
-        "LOGIN_RATE_LIMIT_ACCOUNT": os.environ.get(
-            "LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute;30 per hour"
-        ),
+        "LOGIN_ACCOUNT_FREE_FAILURES": int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES") or 5),
+        "LOGIN_ACCOUNT_DELAY_MAX": int(os.environ.get("LOGIN_ACCOUNT_DELAY_MAX") or 120),
         # A staff session ends after this long without a request.
         "STAFF_IDLE_TIMEOUT": int(os.environ.get("STAFF_IDLE_TIMEOUT", str(30 * 60))),
         "CONFIRM_MAX_AGE": 14 * 24 * 3600,

@@ -131,16 +131,31 @@ def test_redis_url_selects_the_shared_storage(tmp_path, monkeypatch):
 def test_login_throttling_per_account_is_shared_through_redis(
     make_app, make_staff, redis_url, redis_namespace
 ):
-    from conftest import login
+    from conftest import STAFF_PASSWORD, login
+
+    def login_from(app, address: str, password: str = STAFF_PASSWORD):
+        client = app.test_client()
+        page = client.get("/staff/login", environ_base={"REMOTE_ADDR": address})
+        form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "email": email,
+                "password": password}  # fmt: skip
+        return client.post("/staff/login", data=form, environ_base={"REMOTE_ADDR": address})
 
     settings = {
         "RATELIMIT_ENABLED": True,
-        "LOGIN_RATE_LIMIT_ACCOUNT": "2 per minute",
+        "LOGIN_ACCOUNT_FREE_FAILURES": 2,
         "RATELIMIT_STORAGE_URI": redis_url,
         "RATELIMIT_KEY_PREFIX": redis_namespace,
     }
     first, second = make_app(**settings), make_app(**settings)
     email = make_staff("admin")
+    # Failures through two workers count together: after the third, failed addresses wait 2 s …
     assert login(first.test_client(), email, password="wrong password one").status_code == 400
-    assert login(second.test_client(), email, password="wrong password two").status_code == 400
-    assert login(first.test_client(), email).status_code == 429
+    assert login_from(second, "10.0.2.2", "wrong password two").status_code == 400
+    assert login_from(first, "10.0.2.3", "wrong password three").status_code == 400
+    refused = login(second.test_client(), email)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) == 2
+    # … while an address that has not failed signs in through either of them.
+    assert login_from(second, "10.0.2.9").status_code == 303
+    assert login_from(first, "10.0.2.10").status_code == 303
+    assert redis.Redis.from_url(redis_url).keys(f"*{redis_namespace}/login-throttle/*")

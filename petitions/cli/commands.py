@@ -15,8 +15,8 @@ from petitions.models.database import unit_of_work, write_intent
 from petitions.models.staff import Role
 from petitions.services.counters import recount
 from petitions.services.demo import load_demo_letters
-from petitions.services.passwords import PasswordRejected
-from petitions.services.staff_accounts import StaffError, create_staff
+from petitions.services.passwords import PasswordRejected, new_password_hash
+from petitions.services.staff_accounts import StaffError, create_staff, normalise_staff_email
 from petitions.workers.letter_closing import close_expired
 from petitions.workers.outbox_delivery import deliver_all_due
 
@@ -101,10 +101,16 @@ def _read_password() -> str:
 def staff_create(email: str, role: str) -> None:
     """Create a staff account; the password comes from standard input or a prompt."""
     password = _read_password()
+    try:
+        address = normalise_staff_email(email)
+        # argon2 before the write transaction: on SQLite it would hold back every other writer.
+        password_hash = new_password_hash(password, address)
+    except (StaffError, PasswordRejected) as error:
+        raise click.ClickException(str(error)) from None
     with write_intent():
         try:
-            user = create_staff(email, Role(role), password)
-        except (StaffError, PasswordRejected) as error:
+            user = create_staff(address, Role(role), password_hash)
+        except StaffError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from None
         db.session.commit()

@@ -25,12 +25,7 @@ from petitions.models.staff import Role, StaffInvitation, StaffUser
 from petitions.services import audit
 from petitions.services.errors import DomainError
 from petitions.services.outbox import queue_email
-from petitions.services.passwords import (
-    check_new_password,
-    hash_password,
-    needs_rehash,
-    verify_password,
-)
+from petitions.services.passwords import is_password_hash, new_password_hash, verify_password
 from petitions.web.links import external_url
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -38,6 +33,10 @@ INVITATION_LIFETIME = timedelta(days=7)
 
 class StaffError(DomainError, ValueError):
     """A request about staff accounts that cannot be done; the message says why."""
+
+
+class WrongCurrentPassword(StaffError):
+    """A password change whose current password is not right."""
 
 
 def normalise_staff_email(email: str) -> str:
@@ -53,42 +52,23 @@ def staff_by_email(email: str) -> StaffUser | None:
 
 
 def create_staff(
-    email: str, role: Role, password: str, letters: Iterable[Letter] = ()
+    email: str, role: Role, password_hash: str, letters: Iterable[Letter] = ()
 ) -> StaffUser:
-    """A new active account (the command line and accepted invitations come here)."""
+    """A new active account (the command line and accepted invitations come here).
+
+    The password comes hashed (:func:`~petitions.services.passwords.new_password_hash`, with the
+    address :func:`normalise_staff_email` gives), made before the write transaction began.
+    """
+    if not is_password_hash(password_hash):
+        raise ValueError("create_staff takes a password hash")
     address = normalise_staff_email(email)
-    check_new_password(password, address)
     if staff_by_email(address) is not None:
         raise StaffError(_l("There is already an account with this email address."))
-    user = StaffUser(
-        email=address, role=role, password_hash=hash_password(password), session_version=1
-    )
+    user = StaffUser(email=address, role=role, password_hash=password_hash, session_version=1)
     user.letters = list(letters)
     db.session.add(user)
     db.session.flush()
     audit.record("staff.created", obj=user, details={"role": str(role)})
-    return user
-
-
-def authenticate(email: str, password: str) -> StaffUser | None:
-    """The account for these credentials, or None; the trail records both outcomes.
-
-    Unknown accounts cost the same hashing time as known ones, and every failure returns the
-    same None, so neither the answer nor its timing tells whether an account exists.
-    """
-    user = staff_by_email(email) if len(email) <= 320 else None
-    valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or not user.is_active:
-        audit.record(
-            "login.failed",
-            obj=user,
-            details={"reason": "disabled" if user and valid else "credentials"},
-        )
-        return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    audit.record("login.ok", obj=user, actor=user)
     return user
 
 
@@ -166,15 +146,31 @@ def set_organiser_letters(user: StaffUser, letters: list[Letter]) -> bool:
     return set_letters(user, letters)
 
 
-def change_password(user: StaffUser, password: str, current: str) -> None:
-    """A new password, given the current one; every other session of the account ends."""
-    if not verify_password(user.password_hash, current):
-        audit.record("staff.password_change_refused", obj=user)
-        raise StaffError(_l("Your current password is not right."))
-    check_new_password(password, user.email)
-    user.password_hash = hash_password(password)
-    end_sessions(user)
-    audit.record("staff.password_changed", obj=user)
+def hash_password_change(password_hash: str, email: str, password: str, current: str) -> str:
+    """Check the current password and the new one, and hash the new one: all the argon2 work of
+    a change, from plain values and without the database, so views run it outside any
+    transaction. Raises :class:`WrongCurrentPassword` or ``PasswordRejected``."""
+    if not verify_password(password_hash, current):
+        raise WrongCurrentPassword(_l("Your current password is not right."))
+    return new_password_hash(password, email)
+
+
+def refuse_password_change(user: StaffUser) -> None:
+    audit.record("staff.password_change_refused", obj=user)
+
+
+def change_password(user: StaffUser, new_hash: str, checked_hash: str) -> None:
+    """Store the new hash (see :func:`hash_password_change`); every other session ends.
+
+    ``checked_hash`` is the hash the current password was checked against: if it changed
+    meanwhile (another change won the race), this one is refused.
+    """
+    locked = locked_staff(user.id)
+    if locked is None or locked.password_hash != checked_hash:
+        raise StaffError(_l("Your password was changed meanwhile. Please try again."))
+    locked.password_hash = new_hash
+    end_sessions(locked)
+    audit.record("staff.password_changed", obj=locked)
 
 
 def _token_hash(token: str) -> str:
@@ -243,7 +239,8 @@ def open_invitation(token: str) -> StaffInvitation | None:
     return invitation
 
 
-def accept_invitation(token: str, password: str) -> StaffUser:
+def accept_invitation(token: str, password_hash: str) -> StaffUser:
+    """The invited account, with the password hashed before the write transaction began."""
     invitation = db.session.scalar(
         select(StaffInvitation)
         .where(StaffInvitation.token_hash == _token_hash(token))
@@ -255,7 +252,7 @@ def accept_invitation(token: str, password: str) -> StaffUser:
     letters = list(
         db.session.scalars(select(Letter).where(Letter.id.in_(invitation.letter_ids or [])))
     )
-    user = create_staff(invitation.email, Role(invitation.role), password, letters)
+    user = create_staff(invitation.email, Role(invitation.role), password_hash, letters)
     invitation.used_at = utcnow()
     audit.record("staff.invitation_accepted", obj=invitation, actor=user)
     return user

@@ -1,4 +1,10 @@
-"""Signing in and out, and accepting an invitation."""
+"""Signing in and out, accepting an invitation, changing one's password.
+
+The argon2 work (checking a password, hashing a new one) runs outside any transaction: on
+SQLite a POST's transaction holds back every other writer, signatures included (see
+:mod:`petitions.services.staff_login`). Each view reads first (a read phase, or the gate's
+read, which it ends), hashes, then writes briefly.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,18 @@ import time
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import login_user, logout_user
 
 from petitions.extensions import db
+from petitions.models.database import read_phase
 from petitions.models.staff import StaffUser
-from petitions.services import staff_accounts
-from petitions.services.passwords import PasswordRejected
+from petitions.services import staff_accounts, staff_login
+from petitions.services.passwords import PasswordRejected, new_password_hash
 from petitions.staff.forms import ChangePasswordForm, LoginForm, NewPasswordForm
 from petitions.staff.gate import current_staff
 from petitions.staff.safe_redirect import safe_next
+from petitions.web.login_throttle import login_throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -36,11 +45,28 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = staff_accounts.authenticate(form.email.data or "", form.password.data or "")
+        email, password = form.email.data or "", form.password.data or ""
+        wait = login_throttle().wait_before(email)
+        if wait:  # refused at once: no password is checked, no worker is held
+            message = ngettext(
+                "Too many failed sign-ins for this account. Try again in %(num)d second.",
+                "Too many failed sign-ins for this account. Try again in %(num)d seconds.",
+                wait,
+            )
+            form.password.errors = [message]
+            page = render_template("staff/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
+        with read_phase():
+            attempt = staff_login.find_account(email)
+        db.session.rollback()  # end the read: no transaction is open while argon2 works
+        checked = staff_login.check_password(attempt, password)
+        user = staff_login.record_login(checked)
         db.session.commit()
         if user is not None:
+            login_throttle().succeeded(email)
             _start_session(user)
             return redirect(safe_next(form.next.data), code=303)
+        login_throttle().failed(email)
         form.password.errors = [str(_l("The email address or the password is not right."))]
     status = 400 if request.method == "POST" else 200
     return render_template("staff/login.html", form=form), status
@@ -58,13 +84,17 @@ def logout() -> ResponseReturnValue:
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> ResponseReturnValue:
-    invitation = staff_accounts.open_invitation(token)
-    if invitation is None:
-        return render_template("staff/invitation_invalid.html"), 404
+    with read_phase():
+        invitation = staff_accounts.open_invitation(token)
+        if invitation is None:
+            return render_template("staff/invitation_invalid.html"), 404
+        db.session.expunge(invitation)  # the page shows it after the read has ended
+    db.session.rollback()
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            user = staff_accounts.accept_invitation(token, form.password.data or "")
+            password_hash = new_password_hash(form.password.data or "", invitation.email)
+            user = staff_accounts.accept_invitation(token, password_hash)
         except PasswordRejected as error:
             form.password.errors = [str(error)]
         except staff_accounts.StaffError as error:
@@ -84,12 +114,19 @@ def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_staff()
+        checked_hash, email = user.password_hash, user.email
+        db.session.rollback()  # the gate's read began this POST's write transaction: end it
         try:
-            staff_accounts.change_password(
-                user, form.password.data or "", form.current_password.data or ""
+            new_hash = staff_accounts.hash_password_change(
+                checked_hash, email, form.password.data or "", form.current_password.data or ""
             )
-        except staff_accounts.StaffError as error:
+            staff_accounts.change_password(user, new_hash, checked_hash)
+        except staff_accounts.WrongCurrentPassword as error:
+            staff_accounts.refuse_password_change(user)
             db.session.commit()  # the refusal stays in the audit trail
+            form.current_password.errors = [str(error)]
+        except staff_accounts.StaffError as error:
+            db.session.rollback()
             form.current_password.errors = [str(error)]
         except PasswordRejected as error:
             form.password.errors = [str(error)]

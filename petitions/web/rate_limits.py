@@ -7,12 +7,11 @@ Storage: memory by default, ``REDIS_URL`` to share counts across workers and mac
 
 from __future__ import annotations
 
-import hashlib
-
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app
 from flask_limiter import Limiter
 
 from petitions.web.client_address import client_address
+from petitions.web.login_throttle import init_login_throttle
 
 # Endpoints that write a row and may queue an email for someone.
 LIMITED_ENDPOINTS = ("public.sign", "public.renew")
@@ -35,19 +34,14 @@ def _failed(response: Response) -> bool:
     return response.status_code != 303
 
 
-def _login_account() -> str:
-    """The account a login attempt names, hashed (the key is stored in Redis)."""
-    email = (request.form.get("email") or "").strip().lower()[:320]
-    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
-
-
 def init_rate_limits(app: Flask) -> Limiter:
     """Bind a Limiter to ``app`` and limit the endpoints above (call after the blueprints)."""
     limiter = Limiter(key_func=client_address, app=app, default_limits=[])
     for endpoint in LIMITED_ENDPOINTS:
         view = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(_sign_rate_limit, methods=["POST"])(view)
-    # Password guessing: limited per address, and per account whatever address tries it.
+    # Password guessing: limited per address here; per account by a growing wait that only
+    # addresses which failed for it meet (petitions.web.login_throttle, called by the view).
     login = app.view_functions[LOGIN_ENDPOINT]
     # Only failures count, so a person who signs in often never meets the limits.
     login = limiter.limit(
@@ -55,13 +49,8 @@ def init_rate_limits(app: Flask) -> Limiter:
         methods=["POST"],
         deduct_when=_failed,
     )(login)
-    login = limiter.limit(
-        lambda: str(current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"]),
-        key_func=_login_account,
-        methods=["POST"],
-        deduct_when=_failed,
-    )(login)
     app.view_functions[LOGIN_ENDPOINT] = login
+    init_login_throttle(app, limiter)
     # The verification page's checks: a (name, email) check must not become a way to try many.
     for endpoint in VERIFY_ENDPOINTS:
         view = app.view_functions[endpoint]
