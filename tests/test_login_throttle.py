@@ -65,9 +65,13 @@ def test_a_stranger_cannot_lock_a_moderator_out(make_app, make_staff):
     assert answers.count(400) < 10
     # The moderator, from an address that has not failed, gets in at once.
     assert attempt(app, moderator, MODERATOR).status_code == 303
+    # One more guess: on a slow machine the last wait may have run out during the 50 tries; a
+    # checked guess starts a longer one, a refused one leaves it running.
+    extra = attempt(app, moderator, ATTACKER, WRONG).status_code
+    assert extra in (400, 429)
     # The attacker is still throttled, even with the right password: the refusal tells nothing.
     assert wait_in(attempt(app, moderator, ATTACKER)) >= 1
-    assert audit_actions(app).count("login.failed") == answers.count(400)
+    assert audit_actions(app).count("login.failed") == answers.count(400) + (extra == 400)
     assert audit_actions(app).count("login.ok") == 1
 
 
