@@ -34,6 +34,7 @@ from petitions.models.columns import utcnow
 from petitions.models.signature_changes import SignatureChange
 from petitions.models.signatures import Signature, SignatureStatus
 from petitions.services.signing import RESEND_QUIET_PERIOD
+from petitions.web.log_redaction import redact
 from petitions.workers.outbox_delivery import deliver_all_due
 
 OWNER = "ana@example.org"
@@ -446,6 +447,9 @@ def test_a_change_token_has_its_own_salt_and_payload(app):
         for purpose in (Purpose.CONFIRM, Purpose.WITHDRAW):
             with pytest.raises(TokenInvalid):
                 read_change_token(make_token(purpose, 7, "abcdef0123456789"))
+        # Access logs print the path: the token goes, whole, like a confirmation link's.
+        line = f'"GET /change/{token}?lang=sq HTTP/1.1" 200 -'
+        assert redact(line) == '"GET /change/[token]?lang=sq HTTP/1.1" 200 -'
 
 
 # --- races (PostgreSQL) --------------------------------------------------------------------------
