@@ -143,7 +143,8 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "STAFF_IDLE_TIMEOUT": int(os.environ.get("STAFF_IDLE_TIMEOUT", str(30 * 60))),
         "CONFIRM_MAX_AGE": 14 * 24 * 3600,
         "WITHDRAW_MAX_AGE": 400 * 24 * 3600,
-        # A pending signature's confirmation email is sent at most 1 + this many times.
+        # Emails the signing form may cause for a pending signature after its first (reminders,
+        # offers of other details). "Send me a new link" from an expired link is not counted.
         "CONFIRM_RESENDS": 3,
         "OUTBOX_POLL_SECONDS": 5.0,
         # After a wake-up, wait this long so simultaneous signatures' emails share one round.

@@ -18,6 +18,7 @@ from petitions.extensions import db
 from petitions.models.columns import utcnow
 from petitions.models.letters import Letter, LetterStatus, LetterText, Moderation
 from petitions.models.outbox import OutboxEmail
+from petitions.models.signature_changes import SignatureChange
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.services.counters import recount, set_status
 from petitions.services.signature_links import (
@@ -241,7 +242,8 @@ def test_emails_are_compared_canonically(app):
         rows = db.session.scalars(select(Signature)).all()
         assert len(rows) == 1
         assert rows[0].email_canonical == "ana@example.org"
-        assert rows[0].name == "Ana Hoxha-Berisha"  # a pending signature takes the newest details
+        # A pending signature keeps its first details; others are only offered to its owner.
+        assert rows[0].name == "Ana Hoxha"
     # The same address may sign another letter.
     sign_as(app, slug=INCLUSIVE, email="Ana@example.org")
     assert count_rows(app, Signature) == 2
@@ -289,7 +291,7 @@ def test_identical_repeat_within_the_quiet_period_sends_nothing_and_keeps_the_li
     assert use_link(app, Purpose.CONFIRM, first_link) is Outcome.CONFIRMED
 
 
-def test_identical_repeat_after_the_quiet_period_sends_a_fresh_link(app):
+def test_identical_repeat_after_the_quiet_period_sends_a_reminder_and_every_link_works(app):
     sign_as(app)
     first = signature_row(app)
     first_link = newest_link(app, "confirm")
@@ -298,46 +300,61 @@ def test_identical_repeat_after_the_quiet_period_sends_a_fresh_link(app):
     resent = emails(app, "confirm")
     assert len(resent) == 2
     after = signature_row(app)
-    assert after.confirm_nonce != first.confirm_nonce
+    # The same nonces: whoever signed again cannot make the owner's first link stop working.
+    assert after.confirm_nonce == first.confirm_nonce
     assert after.withdraw_nonce == first.withdraw_nonce
     second_link = links_in(resent[-1].text_body)["confirm"][0]
-    assert second_link != first_link
-    with pytest.raises(LinkReplaced):
-        use_link(app, Purpose.CONFIRM, first_link)
-    assert signature_row(app).status == SignatureStatus.PENDING
-    assert counts(app) == (0, 0)
-    assert use_link(app, Purpose.CONFIRM, second_link) is Outcome.CONFIRMED
+    with app.app_context():
+        assert read_token(Purpose.CONFIRM, token_of(second_link)) == read_token(
+            Purpose.CONFIRM, token_of(first_link)
+        )
+    assert use_link(app, Purpose.CONFIRM, first_link) is Outcome.CONFIRMED
+    assert counts(app) == (1, 0)
+    assert use_link(app, Purpose.CONFIRM, second_link) is Outcome.ALREADY_CONFIRMED
     assert counts(app) == (1, 0)
 
 
-def test_changed_details_take_effect_only_with_a_new_link_to_the_owner(app):
-    """Nobody can change what the owner's link confirms without the owner seeing it."""
+def test_changed_details_are_kept_aside_and_only_offered_to_the_owner(app):
+    """Nobody can change what the owner's link confirms: other details wait for the owner."""
     sign_as(app, is_public=False)
     first_link = newest_link(app, "confirm")
     # At once, with other details (someone else, or the owner fixing a typo).
     sign_as(app, name="Ana H. Hoxha", city="Durrës", language="sq", is_public=True)
     again = signature_row(app)
-    assert again.name == "Ana H. Hoxha" and again.city == "Durrës" and again.language == "sq"
-    assert again.is_public is True
-    mails = emails(app, "confirm")
-    assert len(mails) == 2
-    assert "Ana H. Hoxha" in mails[-1].text_body  # the new email shows what it confirms
-    with pytest.raises(LinkReplaced):
-        use_link(app, Purpose.CONFIRM, first_link)  # the old link confirms nothing
-    assert counts(app) == (0, 0)
+    assert (again.name, again.city, again.language, again.is_public) == (
+        "Ana Hoxha",
+        "Tiranë",
+        "en",
+        False,
+    )
+    assert len(emails(app, "confirm")) == 1
+    (offer,) = emails(app, "change-offer")
+    assert offer.recipient == "ana@example.org" and offer.signature_id == again.id
+    assert "Ana H. Hoxha" in offer.text_body  # the offer shows what it would apply
+    with app.app_context():
+        (change,) = db.session.scalars(select(SignatureChange)).all()
+        assert change.signature_id == again.id
+        assert change.details["name"] == "Ana H. Hoxha" and change.details["is_public"] is True
+        assert change.consent_text_hash == consent_hash("sq")
+        assert change.ip_hash == hash_ip(IP)
+    assert use_link(app, Purpose.CONFIRM, first_link) is Outcome.CONFIRMED
+    assert signature_row(app).name == "Ana Hoxha"
+    assert count_rows(app, SignatureChange) == 0  # settled: no offer applies any more
+    assert counts(app) == (1, 0)
 
 
-def test_changed_details_after_the_resend_cap_are_ignored(app):
+def test_offers_beyond_the_resend_cap_are_neither_kept_nor_mailed(app):
+    resends = app.config["CONFIRM_RESENDS"]
     sign_as(app)
-    for index in range(app.config["CONFIRM_RESENDS"]):
+    for index in range(resends):
         sign_as(app, name=f"Ana {index}")
-    assert len(emails(app, "confirm")) == 1 + app.config["CONFIRM_RESENDS"]
-    last_link = newest_link(app, "confirm")
+    assert len(emails(app, "change-offer")) == resends
     sign_as(app, name="Mallory", is_public=True)  # no email can go out any more
-    row = signature_row(app)
-    assert row.name != "Mallory"
-    assert len(emails(app, "confirm")) == 1 + app.config["CONFIRM_RESENDS"]
-    assert use_link(app, Purpose.CONFIRM, last_link) is Outcome.CONFIRMED
+    assert len(emails(app, "change-offer")) == resends
+    assert count_rows(app, SignatureChange) == resends
+    assert signature_row(app).name == "Ana Hoxha"
+    assert use_link(app, Purpose.CONFIRM, newest_link(app, "confirm")) is Outcome.CONFIRMED
+    assert signature_row(app).name == "Ana Hoxha"
 
 
 def test_confirmation_is_resent_at_most_confirm_resends_times(app):

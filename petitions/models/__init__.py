@@ -4,4 +4,12 @@ Importing the package imports every model module, so the metadata (migrations, `
 always holds every table.
 """
 
-from petitions.models import audit, exports, letters, outbox, signatures, staff  # noqa: F401
+from petitions.models import (  # noqa: F401
+    audit,
+    exports,
+    letters,
+    outbox,
+    signature_changes,
+    signatures,
+    staff,
+)

@@ -110,7 +110,12 @@ class Signature(Base):
     confirm_nonce: Mapped[str] = mapped_column(String(32))
     # Bound into withdrawal links; stable, so every email's withdrawal link keeps working.
     withdraw_nonce: Mapped[str] = mapped_column(String(32))
+    # Emails the signing form made: the confirmation, reminders, offers of other details. Capped
+    # (CONFIRM_RESENDS), as anyone who knows the address can make them.
     confirm_emails_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # When the owner last asked, from an expired link, for a fresh one: not counted in the cap
+    # above, which strangers can use up, but at most one per quiet period.
+    renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notices_sent: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,7 +16,13 @@ from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
 from petitions.services import deliveries, signature_links, signing
 from petitions.services import letters as letter_service
-from petitions.services.tokens import Purpose, TokenExpired, TokenInvalid, read_token
+from petitions.services.tokens import (
+    Purpose,
+    TokenExpired,
+    TokenInvalid,
+    read_change_token,
+    read_token,
+)
 from petitions.web.client_address import client_ip_hash
 from petitions.web.errors import dependency_down, unavailable_response
 from petitions.web.i18n import current_language
@@ -145,9 +151,10 @@ def _link_problem(error: Exception, purpose: Purpose, token: str) -> ResponseRet
         signing.LinkReplaced: "replaced",
         signing.LinkUnknown: "unknown",
         signing.LetterNotOpen: "closed",
+        signing.OfferGone: "offer_gone",
     }.get(type(error), "invalid")
     return render_template("public/link_invalid.html", purpose=purpose, reason=reason), (
-        409 if reason == "closed" else 404 if reason == "unknown" else 400
+        409 if reason in ("closed", "offer_gone") else 404 if reason == "unknown" else 400
     )
 
 
@@ -187,6 +194,28 @@ def confirm(token: str) -> ResponseReturnValue:
 @bp.route("/withdraw/<token>", methods=["GET", "POST"])
 def withdraw(token: str) -> ResponseReturnValue:
     return _link_view(Purpose.WITHDRAW, token)
+
+
+@bp.route("/change/<token>", methods=["GET", "POST"])
+def change(token: str) -> ResponseReturnValue:
+    """The "use these details" link: as a confirmation link, GET shows one button, POST acts."""
+    form = ConfirmForm()
+    try:
+        claim = read_change_token(token)
+        if request.method == "POST" and form.validate_on_submit():
+            result = signature_links.sign_with_offer(claim)
+            db.session.commit()
+            return render_template(
+                "public/link_done.html", outcome=result.outcome, letter=result.letter
+            )
+        signature, offer = signature_links.offer_for(claim)
+    except (TokenInvalid, TokenExpired, signing.SigningError) as error:
+        db.session.rollback()
+        return _link_problem(error, Purpose.CHANGE, token)
+    status = 400 if request.method == "POST" else 200  # a POST here lost its CSRF token
+    return render_template(
+        "public/change_action.html", signature=signature, proposed=offer.details, form=form
+    ), status
 
 
 @bp.post("/confirm/<token>/renew")

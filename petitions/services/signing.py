@@ -4,6 +4,10 @@ Views call these functions and commit once; the functions only flush. The databa
 constraint on (letter, canonical email) decides who signed first, so any number of simultaneous
 submissions make one signature. What a signer sees never depends on whether the address had signed
 before; the email to that address says what happened.
+
+Whoever submits the form cannot prove they own the address, so a repeat never changes a signature
+nor stops its links from working: other details are only offered to the owner by email (see
+:mod:`petitions.services.signature_changes`).
 """
 
 from __future__ import annotations
@@ -21,14 +25,21 @@ from petitions.extensions import db
 from petitions.models.columns import utcnow
 from petitions.models.database import dialect_insert
 from petitions.models.letters import Letter
+from petitions.models.signature_changes import SignatureChange
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.services.errors import DomainError
 from petitions.services.letters import text_hash
-from petitions.services.signer_mail import LetterRef, queue_confirmation, queue_notice
+from petitions.services.signature_changes import details_hash, existing_offer, forget_offers
+from petitions.services.signer_mail import (
+    LetterRef,
+    queue_change_offer,
+    queue_confirmation,
+    queue_notice,
+)
 from petitions.services.text_input import canonical_email
 
-# A repeat submission within this time sends no new email: a double click or a second tab
-# should not invalidate the link that is already on its way.
+# A repeat submission within this time sends no new email (a double click, a second tab), and
+# the owner's "send me a new link" sends at most one in this time.
 RESEND_QUIET_PERIOD = timedelta(seconds=60)
 CONSENT_TEXT_VERSION = "delivery-consent-1"
 
@@ -42,7 +53,12 @@ class LetterNotOpen(SigningError):
 
 
 class LinkReplaced(SigningError):
-    """A newer confirmation email was sent; only its link works."""
+    """The signature was made anew (after a withdrawal); only the newer email's links work."""
+
+
+class OfferGone(SigningError):
+    """A "use these details" link whose offer no longer applies: the signature was confirmed,
+    withdrawn or made anew since, or the link names other details than those kept."""
 
 
 class LinkUnknown(SigningError):
@@ -189,27 +205,30 @@ def _sign_again(
     """The address had signed: tell its owner by email; the answer on screen is the same."""
     now = utcnow()
     status = SignatureStatus(signature.status)
+    changed = any(getattr(signature, key) != value for key, value in details.items())
     may_send = signature.confirm_emails_sent <= current_app.config["CONFIRM_RESENDS"]
     if status is SignatureStatus.PENDING:
-        changed = any(getattr(signature, key) != value for key, value in details.items())
         quiet = now - signature.updated_at < RESEND_QUIET_PERIOD
-        if changed and may_send:
-            # Whoever submitted this cannot prove they own the address, so new details take
-            # effect only with a new link, mailed to the owner with those details; the old
-            # link stops working and can never confirm details its email did not show.
-            _apply(signature, details, agreement)
-            send_new_confirmation(signature, letter)
-        elif not changed and not quiet and may_send:
-            send_new_confirmation(signature, letter)  # a reminder, with a fresh link
+        if changed:
+            # Maybe the owner fixing a typo, maybe a stranger: the signature keeps the details
+            # its owner's link confirms, and the owner is asked by email about the new ones.
+            _offer_change(signature, letter, language, details, agreement, may_send)
+        elif not quiet and may_send:
+            # A reminder, with the same nonce: the links already sent keep working.
+            signature.confirm_emails_sent += 1
+            queue_confirmation(signature, letter)
         # Identical and within the quiet period: a double click or a second tab; nothing to do.
         signature.updated_at = now
     elif status is SignatureStatus.WITHDRAWN:
         # Signing after withdrawing is a new signature in all but its row.
         _apply(signature, details, agreement)
         signature.status = SignatureStatus.PENDING
+        signature.confirm_nonce = secrets.token_hex(8)
         signature.withdraw_nonce = secrets.token_hex(8)
-        signature.confirm_emails_sent = 0
+        signature.confirm_emails_sent = 1
+        signature.renewed_at = None
         signature.created_at = now
+        signature.updated_at = now
         signature.confirmed_at = None
         signature.withdrawn_at = None
         # Staff decisions were about the old signature: a new one is approved, verified and
@@ -220,19 +239,46 @@ def _sign_again(
         signature.moderated_at = None
         signature.moderated_by_id = None
         signature.moderation_reason = ""
-        send_new_confirmation(signature, letter)
+        forget_offers(signature)
+        queue_confirmation(signature, letter)
     elif (
         status in (SignatureStatus.CONFIRMED, SignatureStatus.AWAITING_APPROVAL)
         and signature.notices_sent < current_app.config["CONFIRM_RESENDS"]
     ):
+        # A confirmed signature is not rewritten by a repeat either; the notice says so, and
+        # that withdrawing and signing again is the way to other details.
         signature.notices_sent += 1
-        queue_notice(signature, letter, language)
+        queue_notice(signature, letter, language, details_changed=changed)
     # Rejected or spam: nothing to tell, and nothing that shows it.
 
 
-def send_new_confirmation(signature: Signature, letter: LetterRef) -> None:
-    """Replace the confirmation nonce (older links stop working) and mail the new link."""
-    signature.confirm_nonce = secrets.token_hex(8)
+def _offer_change(
+    signature: Signature,
+    letter: LetterRef,
+    language: str,
+    details: dict[str, object],
+    agreement: dict[str, object],
+    may_send: bool,
+) -> None:
+    """Keep the other details aside and mail the owner a link that applies them.
+
+    The offers share the cap on emails the form can cause: strangers cannot flood the inbox, and
+    the owner's first link and "send me a new link" never depend on that cap.
+    """
+    now = utcnow()
+    key = details_hash(details)
+    change = existing_offer(signature, key)
+    if change is not None and now - change.mailed_at < RESEND_QUIET_PERIOD:
+        return  # the same offer a moment ago: a double click
+    if not may_send:
+        return  # nothing kept that the owner will not hear of
+    if change is None:
+        change = SignatureChange(signature_id=signature.id, details=details, details_hash=key)
+        db.session.add(change)
+    change.consent_text_hash = str(agreement["consent_text_hash"])
+    change.consented_at = agreement["consented_at"]  # type: ignore[assignment]
+    change.ip_hash = str(agreement["ip_hash"])
+    change.mailed_at = now
+    db.session.flush()  # its id goes into the link
     signature.confirm_emails_sent += 1
-    signature.updated_at = utcnow()
-    queue_confirmation(signature, letter)
+    queue_change_offer(signature, change, letter, language)

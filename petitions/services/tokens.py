@@ -1,13 +1,15 @@
 """Signed links: one salt per purpose, an expiry, and a payload bound to what they unlock.
 
-A token names a signature and the nonce stored with it. Replacing the nonce (a fresh confirmation
-email) makes every older link of that purpose worthless, without keeping a list of used tokens.
+A token names a signature and the nonce stored with it. Replacing the nonce (a signature made
+anew after a withdrawal) makes every older link of that purpose worthless, without keeping a list
+of used tokens. A change link names an offer of other details and the hash of those details.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -19,9 +21,14 @@ from petitions.services.errors import DomainError
 class Purpose(enum.StrEnum):
     CONFIRM = "confirm"
     WITHDRAW = "withdraw"
+    CHANGE = "change"  # "use these details": applies an offer of other details, and confirms
 
 
-MAX_AGE_SETTING = {Purpose.CONFIRM: "CONFIRM_MAX_AGE", Purpose.WITHDRAW: "WITHDRAW_MAX_AGE"}
+MAX_AGE_SETTING = {
+    Purpose.CONFIRM: "CONFIRM_MAX_AGE",
+    Purpose.WITHDRAW: "WITHDRAW_MAX_AGE",
+    Purpose.CHANGE: "CONFIRM_MAX_AGE",  # it confirms too, so it lives as long
+}
 
 
 class TokenInvalid(DomainError):
@@ -31,7 +38,7 @@ class TokenInvalid(DomainError):
 class TokenExpired(DomainError):
     """The link was genuine but is too old; it still names its signature, to offer a new one."""
 
-    def __init__(self, claim: Claim) -> None:
+    def __init__(self, claim: Claim | ChangeClaim) -> None:
         super().__init__("expired")
         self.claim = claim
 
@@ -40,6 +47,15 @@ class TokenExpired(DomainError):
 class Claim:
     signature_id: int
     nonce: str
+
+
+@dataclass(frozen=True)
+class ChangeClaim:
+    """A change link: the signature, the offer, and the SHA-256 of the details it offers."""
+
+    signature_id: int
+    change_id: int
+    details_hash: str
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
@@ -58,17 +74,31 @@ def make_token(purpose: Purpose, signature_id: int, nonce: str) -> str:
 
 def read_token(purpose: Purpose, token: str) -> Claim:
     """Verify a token; raise :class:`TokenInvalid` or :class:`TokenExpired`."""
+    if purpose is Purpose.CHANGE:
+        raise TokenInvalid()  # change links carry another payload: read_change_token
+    return _claim(_load(purpose, token, _claim))
+
+
+def make_change_token(signature_id: int, change_id: int, details_hash: str) -> str:
+    return str(_serializer(Purpose.CHANGE).dumps([signature_id, change_id, details_hash]))
+
+
+def read_change_token(token: str) -> ChangeClaim:
+    """Verify a change link; raise :class:`TokenInvalid` or :class:`TokenExpired`."""
+    return _change_claim(_load(Purpose.CHANGE, token, _change_claim))
+
+
+def _load(purpose: Purpose, token: str, parse: Callable[[object], Claim | ChangeClaim]) -> object:
     max_age = current_app.config[MAX_AGE_SETTING[purpose]]
     serializer = _serializer(purpose)
     try:
-        payload = serializer.loads(token, max_age=max_age)
+        return serializer.loads(token, max_age=max_age)
     except SignatureExpired as expired:
         # The signature was verified; only the age failed. The payload is still encoded.
         encoded = expired.payload if isinstance(expired.payload, bytes) else b""
-        raise TokenExpired(_claim(serializer.load_payload(encoded))) from None
+        raise TokenExpired(parse(serializer.load_payload(encoded))) from None
     except BadSignature:
         raise TokenInvalid() from None
-    return _claim(payload)
 
 
 def _claim(payload: object) -> Claim:
@@ -80,3 +110,14 @@ def _claim(payload: object) -> Claim:
     ):
         raise TokenInvalid()
     return Claim(signature_id=payload[0], nonce=payload[1])
+
+
+def _change_claim(payload: object) -> ChangeClaim:
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 3
+        or not all(isinstance(part, int) for part in payload[:2])
+        or not isinstance(payload[2], str)
+    ):
+        raise TokenInvalid()
+    return ChangeClaim(signature_id=payload[0], change_id=payload[1], details_hash=payload[2])

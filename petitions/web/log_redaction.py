@@ -1,8 +1,8 @@
 """Keep email addresses and link tokens out of every log line.
 
-Access logs print request paths, and our confirmation, withdrawal and staff invitation paths carry
-tokens; messages may mention an address by mistake. The filter rewrites the record before any
-handler sees it.
+Access logs print request paths, and our confirmation, withdrawal, change and staff invitation
+paths carry tokens; messages may mention an address by mistake. The filter rewrites the record
+before any handler sees it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-_TOKEN_PATH = re.compile(r"/(confirm|withdraw|invitations)/[^\s/?\"']+")
+_TOKEN_PATH = re.compile(r"/(confirm|withdraw|change|invitations)/[^\s/?\"']+")
 # An itsdangerous token on its own (payload.timestamp.signature), wherever a log cuts it out.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
 # Also as URL-encoded in access logs (a GET form's "@" arrives as %40, inside ?next= as %2540).
