@@ -357,6 +357,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "race: several writers at once; meaningful on PostgreSQL only (skipped on SQLite)",
     )
+    config.addinivalue_line(
+        "markers", "postgresql(reason): tests a feature only PostgreSQL has (SQLite skips it)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -365,13 +368,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("race"):
             item.add_marker(pytest.mark.skip(reason=RACE_SKIP_REASON))
+        elif marker := item.get_closest_marker("postgresql"):
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"needs PostgreSQL: {reason}"))
 
 
 def skip_allowed(item: pytest.Item) -> bool:
-    """Under CI (``CI=true``) a skip is a failure, except a race test's skip on SQLite."""
+    """Under CI (``CI=true``) a skip is a failure, except a PostgreSQL-only test's on SQLite."""
     if not os.environ.get("CI"):
         return True
-    return not PG_URL and item.get_closest_marker("race") is not None
+    only_postgresql = item.get_closest_marker("race") or item.get_closest_marker("postgresql")
+    return not PG_URL and only_postgresql is not None
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -211,7 +211,7 @@ def relayed_app(make_app) -> Iterator[tuple[Any, Relay]]:
     relay.stop()
 
 
-@pytest.mark.skipif(not PG_URL, reason="a frozen PostgreSQL: needs one behind the relay")
+@pytest.mark.postgresql(reason="a frozen PostgreSQL: needs one behind the relay")
 def test_a_frozen_database_answers_503_within_a_bound(relayed_app):
     """The server stops answering on connections already open (a stopped process, a paused
     machine): no server-side timeout fires, so the client's own bound must."""
@@ -227,7 +227,7 @@ def test_a_frozen_database_answers_503_within_a_bound(relayed_app):
     assert kept.status_code == 200 and seconds < BOUND_SECONDS
 
 
-@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's statement timeout")
+@pytest.mark.postgresql(reason="PostgreSQL's statement timeout")
 def test_a_web_statement_is_cancelled_but_a_command_waits(make_app):
     """A lock held elsewhere: a web request gives up after the statement timeout (503); a
     command on the command line is not bound by it and finishes once the lock is gone."""

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from conftest import (
     G20,
-    PG_URL,
     csrf_token,
     links_in,
     outbox_rows,
@@ -457,7 +456,7 @@ def test_a_change_token_has_its_own_salt_and_payload(app):
 ROUNDS = 5
 
 
-@pytest.mark.skipif(not PG_URL, reason="race: needs PostgreSQL (SQLite serialises writers)")
+@pytest.mark.race
 def test_race_the_first_link_and_the_offer_pressed_at_once_settle_once(app, live_server):
     """Both buttons at the same moment: one wins, wholly; the other changes nothing."""
     from test_concurrency import Browser
