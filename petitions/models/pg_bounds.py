@@ -56,12 +56,12 @@ def _bounded_connection_class(seconds: float) -> Any:
     if "timeout" not in inspect.signature(psycopg.Connection.wait).parameters:
         return None
 
-    class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
-        def wait(self, gen: Any, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    class BoundedConnection(psycopg.Connection[Any]):
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
             if timeout is not None or not has_request_context():
-                return super().wait(gen, *args, timeout=timeout, **kwargs)
+                return super().wait(gen, interval, timeout)
             try:
-                return super().wait(gen, *args, timeout=seconds, **kwargs)
+                return super().wait(gen, interval, seconds)
             except psycopg.OperationalError:
                 if self.pgconn.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
                     self.pgconn.finish()  # no answer mid-query: never use this connection again

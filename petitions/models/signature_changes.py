@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petitions.extensions import db
+from petitions.extensions import Base
 from petitions.models.columns import UTCDateTime, utcnow
 
 
-class SignatureChange(db.Model):  # type: ignore[name-defined]
+class SignatureChange(Base):
     __tablename__ = "signature_changes"
     __table_args__ = (
         # The same details asked for twice are one offer (and its index finds a signature's).

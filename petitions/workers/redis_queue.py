@@ -46,13 +46,14 @@ class Outage:
         )
 
     def up(self) -> None:
-        if not self._down:  # the common case, without the lock
-            return
+        if self._down:  # the common case (up all along) takes no lock
+            self._clear()
+
+    def _clear(self) -> None:
         with self._lock:
-            if not self._down:
-                return
-            self._down = False
-        log.info("job queue: Redis reachable again")
+            was_down, self._down = self._down, False
+        if was_down:
+            log.info("job queue: Redis reachable again")
 
 
 class BoundedRedisStorage(RedisStorage):  # type: ignore[misc]
@@ -75,7 +76,8 @@ class BoundedRedisStorage(RedisStorage):  # type: ignore[misc]
             time.sleep(self.read_timeout)  # as long as an empty queue would have waited
             return None
         self.outage.up()
-        return found[1] if found else None
+        item = found[1] if found else None
+        return item.encode() if isinstance(item, str) else item
 
     def read_schedule(self, ts: datetime) -> list[bytes]:
         try:
