@@ -17,6 +17,7 @@ from petitions.public.page_cache import PageCache, letter_page_key
 from petitions.services import deliveries, signature_links, signing
 from petitions.services import letters as letter_service
 from petitions.services.tokens import (
+    Claim,
     Purpose,
     TokenExpired,
     TokenInvalid,
@@ -45,6 +46,10 @@ def index() -> ResponseReturnValue:
 
 
 def _render_letter(letter: Letter, form: SignatureForm, status: int = 200) -> ResponseReturnValue:
+    return _letter_html(letter, form), status
+
+
+def _letter_html(letter: Letter, form: SignatureForm) -> str:
     language = current_language()
     recent = {
         kind: letter_service.public_signatories(letter, kind, RECENT_SIGNATORIES).signatures
@@ -61,7 +66,7 @@ def _render_letter(letter: Letter, form: SignatureForm, status: int = 200) -> Re
         is_open=letter.is_open(),
         status=letter.effective_status(),
         deliveries=deliveries.letter_deliveries(letter),
-    ), status
+    )
 
 
 @bp.get("/letters/<slug>")
@@ -73,7 +78,7 @@ def letter(slug: str) -> ResponseReturnValue:
         found = _letter_or_404(slug)
         return cache.page(
             (letter_page_key(found, language), request.host_url),
-            lambda: _render_letter(found, SignatureForm(language=language))[0],
+            lambda: _letter_html(found, SignatureForm(language=language)),
             name,
         )
     except Exception as error:
@@ -86,7 +91,6 @@ def letter(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/letters/<slug>/sign")
-@csrf.exempt  # the form checks its own token, so a stale one shows next to the kept input
 def sign(slug: str) -> ResponseReturnValue:
     try:
         return _sign(slug)
@@ -95,6 +99,10 @@ def sign(slug: str) -> ResponseReturnValue:
             raise
         # Nothing was stored: the signer gets their answers back to send again.
         return unavailable_response(error, SignatureForm(language=current_language()))
+
+
+# The form checks its own token, so a stale one shows next to the kept input.
+csrf.exempt(sign)
 
 
 def _sign(slug: str) -> ResponseReturnValue:
@@ -147,12 +155,13 @@ def _link_problem(error: Exception, purpose: Purpose, token: str) -> ResponseRet
         return render_template(
             "public/link_expired.html", purpose=purpose, token=token, form=ConfirmForm()
         ), 410
-    reason = {
+    reasons: dict[type[Exception], str] = {
         signing.LinkReplaced: "replaced",
         signing.LinkUnknown: "unknown",
         signing.LetterNotOpen: "closed",
         signing.OfferGone: "offer_gone",
-    }.get(type(error), "invalid")
+    }
+    reason = reasons.get(type(error), "invalid")
     return render_template("public/link_invalid.html", purpose=purpose, reason=reason), (
         409 if reason in ("closed", "offer_gone") else 404 if reason == "unknown" else 400
     )
@@ -227,6 +236,8 @@ def renew(token: str) -> ResponseReturnValue:
     try:
         read_token(Purpose.CONFIRM, token)
     except TokenExpired as expired:
+        if not isinstance(expired.claim, Claim):
+            abort(400)
         try:
             signature_links.resend_confirmation(expired.claim)
         except signing.LetterNotOpen as error:
