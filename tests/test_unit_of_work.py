@@ -119,3 +119,18 @@ def test_a_command_block_commits_once_or_not_at_all(app):
         except ValueError:
             pass
     assert _goal(app) == 5555
+
+
+def test_objects_added_but_not_flushed_are_committed_too(make_app):
+    from petitions.models.audit import AuditEvent
+
+    app = make_app()
+
+    def add():
+        db.session.add(AuditEvent(action="test.added", details={}))
+        return "added"
+
+    _route(app, "add", add)
+    assert app.test_client().post("/test-add").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "test.added"))

@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from petitions.extensions import csrf, db
-from petitions.models.database import read_phase, unavailable
+from petitions.extensions import csrf
+from petitions.models.database import unavailable
 from petitions.models.letters import Letter
 from petitions.models.signatures import SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
@@ -27,6 +27,7 @@ from petitions.services.tokens import (
 from petitions.web.client_address import client_ip_hash
 from petitions.web.errors import dependency_down, unavailable_response
 from petitions.web.i18n import current_language
+from petitions.web.unit_of_work import reading_first
 
 bp = Blueprint("public", __name__)
 
@@ -107,7 +108,7 @@ csrf.exempt(sign)
 
 def _sign(slug: str) -> ResponseReturnValue:
     language = current_language()
-    with read_phase():  # read and check without holding SQLite's write lock
+    with reading_first():  # read and check without holding SQLite's write lock
         found = letter_service.letter_for_signing(slug) or abort(404)
         form = SignatureForm(language=language)
         if not found.is_open():
@@ -120,14 +121,10 @@ def _sign(slug: str) -> ResponseReturnValue:
             prepared = signing.prepare_signature(found, form.to_input(language))
         except signing.LetterNotOpen:  # the deadline passed a moment ago
             return _render_letter(found, form, 403)
-    db.session.rollback()  # end the read; the write below starts at its INSERT
     try:
         signing.record_signature(prepared, client_ip_hash())
     except signing.LetterNotOpen:  # closed between the read and the write
-        db.session.rollback()
         return _render_letter(letter_service.published_letter(slug) or abort(404), form, 403)
-    db.session.commit()
-    # `slug`, not `found.slug`: after the commit the letter would be loaded again.
     return redirect(url_for("public.check_email", slug=slug), 303)
 
 
@@ -175,13 +172,11 @@ def _link_view(purpose: Purpose, token: str) -> ResponseReturnValue:
         if request.method == "POST" and form.validate_on_submit():
             act = LINK_ACTIONS[purpose]
             result = act(claim)
-            db.session.commit()
             return render_template(
                 "public/link_done.html", outcome=result.outcome, letter=result.letter
             )
         signature = signature_links.signature_for(claim, purpose)
     except (TokenInvalid, TokenExpired, signing.SigningError) as error:
-        db.session.rollback()
         return _link_problem(error, purpose, token)
     status = 400 if request.method == "POST" else 200  # a POST here lost its CSRF token
     return render_template(
@@ -213,13 +208,11 @@ def change(token: str) -> ResponseReturnValue:
         claim = read_change_token(token)
         if request.method == "POST" and form.validate_on_submit():
             result = signature_links.sign_with_offer(claim)
-            db.session.commit()
             return render_template(
                 "public/link_done.html", outcome=result.outcome, letter=result.letter
             )
         signature, offer = signature_links.offer_for(claim)
     except (TokenInvalid, TokenExpired, signing.SigningError) as error:
-        db.session.rollback()
         return _link_problem(error, Purpose.CHANGE, token)
     status = 400 if request.method == "POST" else 200  # a POST here lost its CSRF token
     return render_template(
@@ -241,9 +234,7 @@ def renew(token: str) -> ResponseReturnValue:
         try:
             signature_links.resend_confirmation(expired.claim)
         except signing.LetterNotOpen as error:
-            db.session.rollback()
             return _link_problem(error, Purpose.CONFIRM, token)
-        db.session.commit()
         return render_template("public/link_renewed.html")
     except TokenInvalid as error:
         return _link_problem(error, Purpose.CONFIRM, token)

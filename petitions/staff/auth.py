@@ -17,7 +17,6 @@ from flask_babel import ngettext
 from flask_login import login_user, logout_user
 
 from petitions.extensions import db
-from petitions.models.database import read_phase
 from petitions.models.staff import StaffUser
 from petitions.services import staff_accounts, staff_login
 from petitions.services.passwords import PasswordRejected, new_password_hash
@@ -25,6 +24,7 @@ from petitions.staff.forms import ChangePasswordForm, LoginForm, NewPasswordForm
 from petitions.staff.gate import current_staff
 from petitions.staff.safe_redirect import safe_next
 from petitions.web.login_throttle import login_throttle
+from petitions.web.unit_of_work import keep_writes_on_refusal, reading_first
 
 bp = Blueprint("auth", __name__)
 
@@ -56,17 +56,16 @@ def login() -> ResponseReturnValue:
             form.password.errors = [message]
             page = render_template("staff/login.html", form=form)
             return page, 429, {"Retry-After": str(wait)}
-        with read_phase():
+        with reading_first():  # no transaction is open while argon2 works
             attempt = staff_login.find_account(email)
-        db.session.rollback()  # end the read: no transaction is open while argon2 works
         checked = staff_login.check_password(attempt, password)
         user = staff_login.record_login(checked)
-        db.session.commit()
         if user is not None:
             login_throttle().succeeded(email)
             _start_session(user)
             return redirect(safe_next(form.next.data), code=303)
         login_throttle().failed(email)
+        keep_writes_on_refusal()  # the failure stays in the audit trail
         form.password.errors = [str(_l("The email address or the password is not right."))]
     status = 400 if request.method == "POST" else 200
     return render_template("staff/login.html", form=form), status
@@ -75,7 +74,6 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     staff_accounts.logout(current_staff())
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_l("You are signed out."))
@@ -84,12 +82,11 @@ def logout() -> ResponseReturnValue:
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> ResponseReturnValue:
-    with read_phase():
+    with reading_first():
         invitation = staff_accounts.open_invitation(token)
         if invitation is None:
             return render_template("staff/invitation_invalid.html"), 404
         db.session.expunge(invitation)  # the page shows it after the read has ended
-    db.session.rollback()
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
@@ -98,10 +95,8 @@ def accept_invitation(token: str) -> ResponseReturnValue:
         except PasswordRejected as error:
             form.password.errors = [str(error)]
         except staff_accounts.StaffError as error:
-            db.session.rollback()
             form.password.errors = [str(error)]
         else:
-            db.session.commit()
             _start_session(user)
             flash(_l("Welcome! Your account is ready."))
             return redirect(url_for("staff.home.index"), code=303)
@@ -123,15 +118,13 @@ def change_password() -> ResponseReturnValue:
             staff_accounts.change_password(user, new_hash, checked_hash)
         except staff_accounts.WrongCurrentPassword as error:
             staff_accounts.refuse_password_change(user)
-            db.session.commit()  # the refusal stays in the audit trail
+            keep_writes_on_refusal()  # the refusal stays in the audit trail
             form.current_password.errors = [str(error)]
         except staff_accounts.StaffError as error:
-            db.session.rollback()
             form.current_password.errors = [str(error)]
         except PasswordRejected as error:
             form.password.errors = [str(error)]
         else:
-            db.session.commit()
             # Every other session of the account has ended; this one goes on.
             _start_session(user)
             flash(_l("Your password is changed. Your other sessions are signed out."))

@@ -12,6 +12,8 @@ session's teardown, so a streamed download keeps reading in the snapshot it bega
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, g
@@ -19,8 +21,24 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from petitions.extensions import db
+from petitions.models.database import read_phase
 
 WROTE = "petitions.wrote"
+
+
+@contextlib.contextmanager
+def reading_first() -> Iterator[None]:
+    """Read and check in this block, then write after it, in a transaction of its own.
+
+    On SQLite a request that writes begins ``BEGIN IMMEDIATE``, which holds back every other
+    writer; reads inside this block begin a plain transaction instead, and it ends with the block,
+    so the write lock is taken only by the writes that follow. PostgreSQL is unaffected.
+    """
+    with read_phase():
+        try:
+            yield
+        finally:
+            db.session.rollback()
 
 
 def keep_writes_on_refusal() -> None:
@@ -43,7 +61,7 @@ def _forget(session: Session) -> None:
 
 def _finish(response: Response) -> Response:
     session = db.session()
-    if not session.info.get(WROTE):
+    if not (session.info.get(WROTE) or session.new or session.dirty or session.deleted):
         return response
     if response.status_code < 400 or g.get("keep_writes_on_refusal"):
         db.session.commit()
