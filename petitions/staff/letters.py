@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-from petitions.extensions import db
 from petitions.models.letters import Letter, LetterStatus
 from petitions.services import letter_editing, letter_stats, letter_status
 from petitions.services.access import Permission, may
@@ -23,6 +22,7 @@ from petitions.services.letter_status import StatusAction
 from petitions.services.svg_chart import Series, line_chart
 from petitions.staff.gate import current_staff, require
 from petitions.staff.letter_forms import LetterForm, StatusForm, letter_form, letter_form_data
+from petitions.web.unit_of_work import refused
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
 bp.before_request(require(Permission.VIEW_LETTER))
@@ -73,10 +73,8 @@ def create() -> ResponseReturnValue:
         try:
             letter_editing.create_letter(form.to_input(), by=current_staff())
         except LetterEditError as error:
-            db.session.rollback()
             form.show_error(error)
         else:
-            db.session.commit()
             flash(_l("The letter is saved as a draft."))
             return redirect(url_for(".dashboard", slug=form.slug.data), 303)
     return _render_form(form, None, status=400 if request.method == "POST" else 200)
@@ -103,10 +101,8 @@ def edit(slug: str) -> ResponseReturnValue:
                 organisers=form.organisers.data if chooses_organisers else None,
             )
         except LetterEditError as error:
-            db.session.rollback()
             form.show_error(error)
         else:
-            db.session.commit()
             flash(_l("Your changes are saved.") if changed else _l("Nothing was changed."))
             return redirect(url_for(".dashboard", slug=form.slug.data), 303)
     return _render_form(form, letter, status=400 if request.method == "POST" else 200)
@@ -121,10 +117,9 @@ def status(slug: str) -> ResponseReturnValue:
     try:
         new_status = letter_status.change_status(letter, StatusAction(form.action.data))
     except LetterEditError as error:
-        db.session.rollback()
+        refused()
         flash(str(error), "error")
     else:
-        db.session.commit()
         flash(STATUS_DONE[new_status])
     return redirect(url_for(".dashboard", slug=slug), 303)
 

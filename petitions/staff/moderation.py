@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from petitions.extensions import db
 from petitions.models.letters import Letter
 from petitions.models.staff import StaffUser
 from petitions.services import moderation, moderation_bulk
@@ -39,6 +38,7 @@ from petitions.staff.moderation_forms import (
 )
 from petitions.staff.safe_redirect import safe_next
 from petitions.web.i18n import current_language
+from petitions.web.unit_of_work import refused
 
 bp = Blueprint("moderation", __name__)
 bp.before_request(require(Permission.VIEW_SIGNATURES))
@@ -103,7 +103,7 @@ def queue() -> ResponseReturnValue:
 
 
 def _act(form: Any, change: Callable[[], moderation.ModerationSummary]) -> ResponseReturnValue:
-    """Validate the form, run one service call, commit, say what it did, and go back (303)."""
+    """Validate the form, run one service call, say what it did, and go back (303)."""
     back = _back(form.next.data)
     if not form.validate():
         flash(_first_error(form), "error")
@@ -111,10 +111,9 @@ def _act(form: Any, change: Callable[[], moderation.ModerationSummary]) -> Respo
     try:
         summary = change()
     except ModerationError as error:
-        db.session.rollback()
+        refused()
         flash(str(error), "error")
         return redirect(back, 303)
-    db.session.commit()
     flash(summary.message())
     return redirect(back, 303)
 
@@ -189,9 +188,7 @@ def bulk_apply() -> ResponseReturnValue:
             form.expected.data or 0,
         )
     except ModerationError as error:
-        db.session.rollback()
         status = 409 if isinstance(error, moderation_bulk.MatchingChanged) else 400
         return _render_bulk(filters_form, letters, form, user, status, str(error))
-    db.session.commit()
     flash(summary.message())
     return redirect(url_for("staff.moderation.queue", **filters_form.args()), 303)

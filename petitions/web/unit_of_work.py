@@ -2,7 +2,8 @@
 
 Views and services never commit. When the view returns, :func:`_finish` commits what the request
 wrote if the answer is a success (below 400), and rolls it back otherwise: a refusal shown on a
-form (400, 409 …) leaves nothing half-done. A view whose refusal must still leave a trace (a
+form (400, 409 …) leaves nothing half-done; so does one that redirects with a flashed refusal and
+says so with :func:`refused`. A view whose refusal must still leave a trace (a
 failed login in the audit trail) says so with :func:`keep_writes_on_refusal`. An exception rolls
 back (the error handlers do, and the teardown makes sure). Indico's request handler works so.
 
@@ -41,6 +42,12 @@ def reading_first() -> Iterator[None]:
             db.session.rollback()
 
 
+def refused() -> None:
+    """This request was refused although it answers with a redirect (a flashed message):
+    undo what it wrote."""
+    g.refused = True
+
+
 def keep_writes_on_refusal() -> None:
     """Commit this request's writes even though it answers with a refusal (4xx)."""
     g.keep_writes_on_refusal = True
@@ -63,7 +70,8 @@ def _finish(response: Response) -> Response:
     session = db.session()
     if not (session.info.get(WROTE) or session.new or session.dirty or session.deleted):
         return response
-    if response.status_code < 400 or g.get("keep_writes_on_refusal"):
+    success = response.status_code < 400 and not g.get("refused")
+    if success or g.get("keep_writes_on_refusal"):
         db.session.commit()
     else:
         db.session.rollback()
