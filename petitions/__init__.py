@@ -25,7 +25,6 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
     from petitions.public.page_cache import PageCache
     from petitions.public.verification import bp as verification_bp
-    from petitions.public.verification import limit_request_size
     from petitions.public.views import bp as public_bp
     from petitions.staff import init_staff
     from petitions.web import errors
@@ -55,7 +54,6 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
-    app.before_request(limit_request_size)  # before CSRFProtect reads any request body
     csrf.init_app(app)
     init_database(app)
     init_i18n(app)
