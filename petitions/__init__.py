@@ -30,6 +30,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.web import errors
     from petitions.web.i18n import init_i18n
     from petitions.web.log_redaction import install_redaction
+    from petitions.web.nul_guard import init_nul_guard
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
     from petitions.web.templating import init_templating
@@ -52,6 +53,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    init_nul_guard(app)  # first: PostgreSQL cannot hold NUL; every channel answers 400
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
