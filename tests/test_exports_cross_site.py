@@ -55,6 +55,7 @@ def test_a_cross_site_get_writes_nothing_and_asks_to_confirm(app, staff_client, 
     answer = client.get(f"{EXPORT(fmt)}?{FILTERS}", headers={"Sec-Fetch-Site": origin})
     assert answer.status_code == 200 and answer.mimetype == "text/html"
     assert "Confirm the export" in answer.get_data(as_text=True)
+    assert client.head(EXPORT(fmt), headers={"Sec-Fetch-Site": origin}).status_code == 200
     assert len(audit_actions(app)) == before
     assert _pdf_count(app) == 0
     action, fields = _confirmation(answer)

@@ -99,9 +99,10 @@ FOREIGN_ORIGINS = frozenset({"cross-site", "same-site"})
 
 
 def _unconfirmed_cross_site() -> bool:
-    """A GET the browser says was started from another site: the staff member may not mean it."""
+    """A GET (or HEAD) the browser says was started from another site: the staff member may not
+    mean it."""
     origin = request.headers.get("Sec-Fetch-Site", "").strip().lower()
-    return request.method == "GET" and origin in FOREIGN_ORIGINS
+    return request.method in ("GET", "HEAD") and origin in FOREIGN_ORIGINS
 
 
 def _confirm_page(
