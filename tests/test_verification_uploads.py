@@ -192,3 +192,22 @@ def test_a_pasted_sha256_is_rate_limited_like_the_other_checks(make_app, make_st
     token = _token(visitor, export.code)
     answers = [_paste(visitor, export.code, token, export.file_sha256) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
+
+
+def test_a_script_may_send_the_uploads_token_in_a_header(app, client, staff_client):
+    fill(app)
+    export, pdf = _make_pdf(app, staff_client("admin"))
+    token = _token(client, export.code)
+    answer = client.post(
+        f"/v/{export.code}/file",
+        headers={"X-CSRFToken": token},
+        data={"document": (io.BytesIO(pdf), "list.pdf")},
+    )
+    assert answer.status_code == 200
+    assert "This file is the original, unchanged." in answer.get_data(as_text=True)
+    # A token in the body is not looked at: it would mean reading the body first.
+    answer = client.post(
+        f"/v/{export.code}/file",
+        data={"csrf_token": token, "document": (io.BytesIO(pdf), "list.pdf")},
+    )
+    assert answer.status_code == 400
