@@ -25,12 +25,12 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
     from petitions.public.page_cache import PageCache
     from petitions.public.verification import bp as verification_bp
-    from petitions.public.verification import limit_request_size
     from petitions.public.views import bp as public_bp
     from petitions.staff import init_staff
     from petitions.web import errors
     from petitions.web.i18n import init_i18n
     from petitions.web.log_redaction import install_redaction
+    from petitions.web.nul_guard import init_nul_guard
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
     from petitions.web.templating import init_templating
@@ -54,9 +54,9 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    init_nul_guard(app)  # first: PostgreSQL cannot hold NUL; every channel answers 400
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
-    app.before_request(limit_request_size)  # before CSRFProtect reads any request body
     csrf.init_app(app)
     init_database(app)
     init_unit_of_work(app)

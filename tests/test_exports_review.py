@@ -200,9 +200,10 @@ UPLOAD_HEAD = b'--b\r\nContent-Disposition: form-data; name="document"; filename
 def test_an_oversized_upload_is_refused_before_it_is_read(app, client, staff_client):
     fill(app)
     export, _pdf = _make_pdf(app, staff_client("admin"))
+    token = csrf_token(client.get(f"/v/{export.code}").get_data(as_text=True))
     body = io.BytesIO(UPLOAD_HEAD + b"%PDF-" + b"0123456789abcde\n" * 65536 + b"\r\n--b--\r\n")
     answer = client.post(
-        f"/v/{export.code}/file",
+        f"/v/{export.code}/file?csrf_token={token}",
         environ_overrides={
             "wsgi.input": body,
             "wsgi.input_terminated": True,  # as a chunked upload: read until it ends
@@ -215,14 +216,15 @@ def test_an_oversized_upload_is_refused_before_it_is_read(app, client, staff_cli
 
 
 def test_the_checks_do_not_hold_sqlites_write_lock(app, client, staff_client):
-    """A check only reads: signers must not queue behind someone hashing a 200 MB upload."""
+    """A check only reads: signers must not queue behind someone hashing a 25 MB upload."""
     fill(app)
     export, pdf = _make_pdf(app, staff_client("admin"))
     token = csrf_token(client.get(f"/v/{export.code}").get_data(as_text=True))
     with another_writer(app, "FROM pdf_exports", busy_ms=200) as outcome:
         answer = client.post(
             f"/v/{export.code}/file",
-            data={"csrf_token": token, "document": (io.BytesIO(pdf), "list.pdf")},
+            query_string={"csrf_token": token},
+            data={"document": (io.BytesIO(pdf), "list.pdf")},
         )
     assert answer.status_code == 200
     assert outcome == ["written"]

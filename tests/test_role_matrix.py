@@ -52,10 +52,14 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("staff.letters.status", "POST"): LETTER_EDITORS,
     ("staff.exports.form", "GET"): LETTER_EDITORS,
     ("staff.exports.csv_file", "GET"): LETTER_EDITORS,
+    ("staff.exports.csv_file", "POST"): LETTER_EDITORS,
     ("staff.exports.xlsx_file", "GET"): LETTER_EDITORS,
+    ("staff.exports.xlsx_file", "POST"): LETTER_EDITORS,
     ("staff.exports.pdf_file", "GET"): LETTER_EDITORS,
+    ("staff.exports.pdf_file", "POST"): LETTER_EDITORS,
     ("staff.exports.job", "GET"): LETTER_EDITORS,
     ("staff.exports.pdf_download", "GET"): LETTER_EDITORS,
+    ("staff.exports.pdf_download", "POST"): LETTER_EDITORS,
     ("staff.exports.deliveries_page", "GET"): LETTER_EDITORS,
     ("staff.exports.deliveries_page", "POST"): LETTER_EDITORS,
     ("staff.moderation.queue", "GET"): SIGNATURE_READERS,
@@ -161,6 +165,25 @@ def test_every_route_with_every_role(app, make_staff, subject):
         assert logout.status_code == 303
     else:
         assert _outcome(logout) == expected_logout
+    assert wrong == []
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_a_cross_site_get_meets_the_same_gates(app, make_staff, subject):
+    """A link from another site (the exports then ask to confirm) opens nothing more."""
+    client = _client_for(subject, app, make_staff)
+    wrong = []
+    for endpoint, method, path in staff_routes(app):
+        if method != "GET":
+            continue
+        answer = client.get(path, headers={"Sec-Fetch-Site": "cross-site"})
+        answer.close()
+        expected = "allowed" if subject in MATRIX[(endpoint, method)] else (
+            "login" if subject == ANONYMOUS else "forbidden"
+        )  # fmt: skip
+        if _outcome(answer) != expected:
+            wrong.append((path, answer.status_code, expected))
+        assert answer.status_code < 500, (path, answer.status_code)
     assert wrong == []
 
 

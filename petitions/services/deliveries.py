@@ -125,6 +125,27 @@ def file_matches(export: PdfExport, blocks: Iterable[bytes]) -> bool:
     return sha.hexdigest() == export.file_sha256
 
 
+def find_sha256(pasted: str) -> str | None:
+    """The SHA-256 in what a verifier pasted, as lower-case hex, or None if there is none.
+
+    The commands print more than the hash: ``sha256sum`` and ``shasum -a 256`` add the file's
+    name, ``certutil -hashfile`` a line before and after (older versions space the bytes out),
+    BSD-style tools print ``SHA256 (file.pdf) = …``. The answer is the first word of 64
+    hexadecimal digits, or the first line that is one once its spaces and colons are gone.
+    """
+    for line in pasted[:2000].splitlines():
+        for word in [*line.split(), "".join(line.split()).replace(":", "")]:
+            value = word.lower()
+            if len(value) == 64 and all(ch in "0123456789abcdef" for ch in value):
+                return value
+    return None
+
+
+def file_hash_matches(export: PdfExport, pasted: str) -> bool:
+    """Whether a pasted SHA-256 is the original file's (the list's digest is not a file's)."""
+    return find_sha256(pasted) == export.file_sha256
+
+
 def was_listed(export: PdfExport, name: str, email: str) -> bool:
     wanted = entry_hash(name, email, current_app.config["SECRET_KEY"])
     return db.session.get(ListedEntry, {"export_id": export.id, "entry_hash": wanted}) is not None

@@ -144,7 +144,7 @@ def matching_clauses(
         clauses.append(Signature.country == filters.country.upper())
     if filters.created_from is not None:
         clauses.append(Signature.created_at >= _day_start(filters.created_from))
-    if filters.created_to is not None:
+    if filters.created_to is not None and filters.created_to < date.max:  # the last day: no bound
         clauses.append(Signature.created_at < _day_start(filters.created_to + timedelta(days=1)))
     if filters.hidden:
         clauses.append(Signature.is_hidden.is_(filters.hidden == YesNo.YES))
@@ -194,18 +194,25 @@ def encode_cursor(signature: Signature, sort: str) -> str:
 
 
 def decode_cursor(cursor: str | None, sort: str) -> tuple[Any, int] | None:
-    """Read a cursor from a URL; anything malformed means "from the start", never an error."""
+    """Read a cursor from a URL; anything malformed means "from the start", never an error.
+
+    Malformed includes what the database would refuse: a name holding NUL (PostgreSQL) or a lone
+    surrogate (no UTF-8 for it), a time that leaves the calendar once moved to UTC.
+    """
     if not cursor or len(cursor) > 1000:
         return None
     try:
         value, ident = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(ident, int) or not 0 < ident <= MAX_ID or not isinstance(value, str):
             return None
+        if "\x00" in value:
+            return None
+        value.encode()  # a lone surrogate raises UnicodeEncodeError
         if sort == Sort.NAME:
             return value, ident
         stamp = datetime.fromisoformat(value)
-        return (stamp, ident) if stamp.tzinfo is not None else None
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return (stamp.astimezone(UTC), ident) if stamp.tzinfo is not None else None
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError):
         return None
 
 

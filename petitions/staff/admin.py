@@ -327,8 +327,9 @@ def audit() -> ResponseReturnValue:
     ]
     events: list[Any] = []
     older = None
-    before = request.args.get("before", type=int)
+    before = None
     if form.validate():
+        before = form.before.data
         size = int(current_app.config.get("AUDIT_PAGE_SIZE", AUDIT_PAGE_SIZE))
         found = audit_trail.audit_events(form.audit_filter(before), limit=size + 1)
         events = found[:size]

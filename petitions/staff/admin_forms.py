@@ -6,11 +6,18 @@ only check that what comes back is one of them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, EmailField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
@@ -74,6 +81,23 @@ ACTION_CHOICES = [
 ]
 
 
+MAX_EVENT_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
+class EventIdField(HiddenField):
+    """``before``, from the "older events" link: an event id, in ASCII digits (``int()`` would
+    also take "١٢" and numbers no database column holds)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if not raw:
+            return
+        if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_EVENT_ID:
+            raise ValueError(_l("This link to older events is not valid."))
+        self.data = int(raw)
+
+
 class AuditFilterForm(TranslatedForm):
     """The trail's filters: a GET form (no CSRF token), so a filtered view is a link."""
 
@@ -91,6 +115,7 @@ class AuditFilterForm(TranslatedForm):
     letter = SelectField(_l("Letter"), default="")
     date_from = DateField(_l("From (UTC)"), validators=[Optional()])
     date_to = DateField(_l("Until (UTC, included)"), validators=[Optional()])
+    before = EventIdField()
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -101,7 +126,7 @@ class AuditFilterForm(TranslatedForm):
         since = until = None
         if self.date_from.data:
             since = datetime.combine(self.date_from.data, time.min, tzinfo=UTC)
-        if self.date_to.data:
+        if self.date_to.data and self.date_to.data < date.max:  # the last day there is: no bound
             until = datetime.combine(self.date_to.data + timedelta(days=1), time.min, tzinfo=UTC)
         return AuditFilter(
             action=self.action.data or "",

@@ -1,4 +1,5 @@
-"""The export form (read from the query string: exports are GET downloads) and the delivery form.
+"""The export form (read from the query string of a GET, or from the posted form) and the
+delivery form.
 
 Every field has a default, so ``/export.csv`` and ``/export.pdf`` with no query at all give the
 usual list: counted signatures, names that are not public included (consent covers delivery),
@@ -31,9 +32,20 @@ STATUS_LABELS: dict[str, Any] = {
 }
 
 
+FORMAT_NAMES: dict[str, Any] = {
+    "csv": _l("CSV file"),
+    "xlsx": _l("XLSX file"),
+    "pdf": _l("Delivery PDF"),
+}
+# The choices a confirmation page shows, by export: the PDF's own ones only for a PDF.
+LIST_FIELDS = ("status", "since", "until", "include_non_public")
+PDF_FIELDS = ("language", "second_language", "layout", "group_by_country", "include_comments")
+
+
 class ExportForm(TranslatedForm):
     class Meta:
-        csrf = False  # GET downloads; nothing is written but the audit trail
+        # A GET (a link, a script) has no token; a POST's is checked by CSRFProtect.
+        csrf = False
 
     language = SelectField(_l("Language of the document"))
     second_language = SelectField(_l("Second language of the text"), default="")
@@ -70,6 +82,34 @@ class ExportForm(TranslatedForm):
     def validate_until(self, field: Any) -> None:
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_l("The end date is before the start date."))
+
+    def hidden_values(self) -> list[tuple[str, str]]:
+        """The choices as the form posts them (a ticked box sends "y", an unticked one nothing)."""
+        values = []
+        for field in self:
+            if isinstance(field, BooleanField):
+                if field.data:
+                    values.append((field.name, "y"))
+            elif isinstance(field.data, date):
+                values.append((field.name, field.data.isoformat()))
+            elif field.data not in (None, ""):
+                values.append((field.name, str(field.data)))
+        return values
+
+    def summary(self, pdf: bool) -> list[tuple[Any, Any]]:
+        """(label, value) of each choice that applies, as the person chose it, for a page."""
+        rows: list[tuple[Any, Any]] = []
+        for name in LIST_FIELDS + (PDF_FIELDS if pdf else ()):
+            field = self[name]
+            if isinstance(field, BooleanField):
+                rows.append((field.label.text, _l("Yes") if field.data else _l("No")))
+            elif isinstance(field, SelectField | RadioField):
+                picked = [c.label for c in field.iter_choices() if c.selected]
+                if picked and field.data:
+                    rows.append((field.label.text, picked[0]))
+            elif field.data:
+                rows.append((field.label.text, field.data.isoformat()))
+        return rows
 
     def row_filter(self) -> ExportFilter:
         return ExportFilter(

@@ -4,12 +4,18 @@ The whole area needs EXPORT (admins, and organisers on their own letters); moder
 access. Every download is written to the audit trail with its filters and number of rows before
 the first byte leaves. CSV and XLSX stream; a PDF of a short list is built within the request,
 a longer one by a background job whose page the organiser watches.
+
+The export addresses answer GET (links, bookmarks, scripts: the filters in the query string) and
+POST (the export form, with its CSRF token). An export writes (an audit entry in the staff
+member's name, a PDF job and its public page), so a GET that a browser says comes from another
+site, a sibling subdomain included, only gets a page asking to confirm: its button POSTs.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -44,7 +50,7 @@ from petitions.services.exports.signatory_rows import (
     iter_signatures,
 )
 from petitions.services.exports.tabular import content_disposition, csv_chunks, write_xlsx
-from petitions.staff.export_forms import DeliveryForm, ExportForm, export_form
+from petitions.staff.export_forms import FORMAT_NAMES, DeliveryForm, ExportForm, export_form
 from petitions.staff.gate import current_staff, require
 from petitions.web.links import external_url
 from petitions.workers import pdf_builder
@@ -72,8 +78,9 @@ def _form_page(letter: Letter, form: ExportForm, status: int = 200) -> tuple[str
 
 
 def _valid_form(letter: Letter) -> ExportForm:
-    """The query string's choices; invalid ones end the request with the form and its errors."""
-    form = export_form(letter, request.args)
+    """The choices of the query string (GET) or the form (POST); invalid ones end the request
+    with the form and its errors."""
+    form = export_form(letter, request.form if request.method == "POST" else request.args)
     if not form.validate():
         abort(make_response(_form_page(letter, form, 400)))
     return form
@@ -83,6 +90,48 @@ def _valid_form(letter: Letter) -> ExportForm:
 def form(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
     return _form_page(letter, export_form(letter, {}))
+
+
+# Sec-Fetch-Site values that are not this site: another site, or a sibling subdomain (which may
+# be another application). "same-origin", "none" (typed, a bookmark) and no header (scripts,
+# older browsers) export at once.
+FOREIGN_ORIGINS = frozenset({"cross-site", "same-site"})
+
+
+def _unconfirmed_cross_site() -> bool:
+    """A GET (or HEAD) the browser says was started from another site: the staff member may not
+    mean it."""
+    origin = request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    return request.method in ("GET", "HEAD") and origin in FOREIGN_ORIGINS
+
+
+def _confirm_page(
+    letter: Letter, what: str, button: str, hidden: list[tuple[str, str]], facts: list[Any]
+) -> tuple[str, int]:
+    """The same address, asked again by POST with the same choices and a CSRF token."""
+    return render_template(
+        "staff/exports/confirm.html",
+        letter=letter,
+        what=what,
+        button=button,
+        action=url_for(str(request.endpoint), **(request.view_args or {})),
+        hidden=hidden,
+        facts=facts,
+        # Its language links lead to the export page: reopening this address would export.
+        language_endpoint="staff.exports.form",
+        language_args={"slug": letter.slug},
+    ), 200
+
+
+def _confirm_export(letter: Letter, fmt: str, form: ExportForm) -> tuple[str, int]:
+    what = FORMAT_NAMES[fmt]
+    return _confirm_page(
+        letter,
+        str(what),
+        str(_l("Export (%(format)s)", format=what)),
+        form.hidden_values(),
+        form.summary(pdf=fmt == "pdf"),
+    )
 
 
 def _end_reading() -> None:
@@ -103,10 +152,12 @@ def _audit_download(letter: Letter, fmt: str, form: ExportForm) -> None:
         db.session.commit()
 
 
-@bp.get("/<slug>/export.csv")
+@bp.route("/<slug>/export.csv", methods=["GET", "POST"])
 def csv_file(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
     form = _valid_form(letter)
+    if _unconfirmed_cross_site():
+        return _confirm_export(letter, "csv", form)
     _audit_download(letter, "csv", form)
     rows = iter_signatures(letter.id, form.row_filter())
     return Response(
@@ -116,10 +167,12 @@ def csv_file(slug: str) -> ResponseReturnValue:
     )
 
 
-@bp.get("/<slug>/export.xlsx")
+@bp.route("/<slug>/export.xlsx", methods=["GET", "POST"])
 def xlsx_file(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
     form = _valid_form(letter)
+    if _unconfirmed_cross_site():
+        return _confirm_export(letter, "xlsx", form)
     _audit_download(letter, "xlsx", form)
     # XlsxWriter needs a file it can seek; the rows never sit in memory (constant-memory mode).
     handle = tempfile.TemporaryFile()  # noqa: SIM115  (closed once sent, by _file_blocks)
@@ -144,7 +197,7 @@ def _file_blocks(handle: object) -> Iterator[bytes]:
         handle.close()  # type: ignore[attr-defined]
 
 
-@bp.get("/<slug>/export.pdf")
+@bp.route("/<slug>/export.pdf", methods=["GET", "POST"])
 def pdf_file(slug: str) -> ResponseReturnValue:
     """Ask for a delivery PDF: the file at once for a short list, else the job's page."""
     letter = _letter(slug)
@@ -152,6 +205,8 @@ def pdf_file(slug: str) -> ResponseReturnValue:
     if form.status.data not in PDF_STATUS_SETS:
         form.status.errors = [_l("A delivery PDF holds only signatures whose email is confirmed.")]
         return _form_page(letter, form, 400)
+    if _unconfirmed_cross_site():
+        return _confirm_export(letter, "pdf", form)
     _end_reading()
     with write_intent():
         export, _is_new = pdf_jobs.request_pdf(
@@ -187,12 +242,15 @@ def job(slug: str, export_id: int) -> ResponseReturnValue:
     return render_template("staff/exports/job.html", letter=letter, export=export)
 
 
-@bp.get("/<slug>/exports/<int(max=2147483647):export_id>/file.pdf")
+@bp.route("/<slug>/exports/<int(max=2147483647):export_id>/file.pdf", methods=["GET", "POST"])
 def pdf_download(slug: str, export_id: int) -> ResponseReturnValue:
     letter = _letter(slug)
     export = _export(letter, export_id)
     if export.status != ExportStatus.READY:
         return redirect(url_for(".job", slug=slug, export_id=export_id), 303)
+    if _unconfirmed_cross_site():  # a download is audited in the staff member's name too
+        what = _l("Delivery PDF of %(when)s", when=format_datetime(export.created_at, "short"))
+        return _confirm_page(letter, str(what), str(_l("Download the PDF")), [], [])
     return _send_pdf(letter, export)
 
 

@@ -20,6 +20,7 @@ LIMITED_ENDPOINTS = ("public.sign", "public.renew")
 VERIFY_ENDPOINTS = (
     "verification.check_digest",
     "verification.check_file",
+    "verification.check_file_hash",
     "verification.check_listed",
 )
 LOGIN_ENDPOINT = "staff.auth.login"
