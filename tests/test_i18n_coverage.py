@@ -21,7 +21,17 @@ from petitions.extensions import db
 
 CATALOG = Path(__file__).resolve().parent.parent / "petitions/translations/sq/LC_MESSAGES"
 # Words that Albanian writes as English does: the same word is the right translation.
-SAME_IN_ALBANIAN = {"Moderator", "Administrator", "Spam", "PDF", "CSV", "XLSX", "SHA-256"}
+SAME_IN_ALBANIAN = {
+    "Moderator",
+    "Administrator",
+    "Spam",
+    "PDF",
+    "CSV",
+    "XLSX",
+    "SHA-256",
+    "Linux:",
+    "macOS:",
+}
 SHOWN_ATTRIBUTES = {"placeholder", "title", "alt", "aria-label"}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|%%")
 
