@@ -38,6 +38,7 @@ from petitions.staff.admin_forms import (
 )
 from petitions.staff.gate import current_staff, require
 from petitions.web.i18n import LANGUAGE_NAMES, current_language
+from petitions.web.unit_of_work import refused
 
 bp = Blueprint("admin", __name__)
 bp.before_request(require(Permission.MANAGE_STAFF))
@@ -69,15 +70,14 @@ def _letter_choices(letters: list[Letter]) -> list[SelectChoice]:
 
 
 def _apply(change: Callable[[], object], done: str, back: str) -> ResponseReturnValue:
-    """Run one service call: commit and say what it did (services answer False when nothing
-    needed doing), or roll back and say why; 303 to ``back``."""
+    """Run one service call and say what it did (services answer False when nothing needed
+    doing), or say why it was refused (and undo it); 303 to ``back``."""
     try:
         changed = change()
     except (StaffError, ReasonError) as error:
-        db.session.rollback()
+        refused()
         flash(str(error), "error")
     else:
-        db.session.commit()
         flash(done if changed is not False else _("Nothing changed."))
     return redirect(back, code=303)
 
@@ -148,10 +148,8 @@ def invite() -> ResponseReturnValue:
                 form.language.data,
             )
         except StaffError as error:
-            db.session.rollback()
             form.email.errors = [str(error)]
         else:
-            db.session.commit()
             # The link is shown here once (the answer is never cached), never flashed or logged.
             return render_template(
                 "staff/admin/invitation_sent.html",
@@ -257,10 +255,8 @@ def add_reason() -> ResponseReturnValue:
         try:
             moderation_reasons.add_reason(form.text.data or "")
         except ReasonError as error:
-            db.session.rollback()
             form.text.errors = [str(error)]
         else:
-            db.session.commit()
             flash(_("The reason is added."))
             return redirect(url_for(".reasons"), code=303)
     return _reasons_page(form, 400)

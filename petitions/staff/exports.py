@@ -37,7 +37,7 @@ from flask_login import current_user
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
-from petitions.models.database import write_intent
+from petitions.models.database import unit_of_work
 from petitions.models.exports import DeliveryMethod, ExportStatus, PdfExport
 from petitions.models.letters import Letter
 from petitions.services import deliveries, letter_editing
@@ -53,6 +53,7 @@ from petitions.services.exports.tabular import content_disposition, csv_chunks, 
 from petitions.staff.export_forms import FORMAT_NAMES, DeliveryForm, ExportForm, export_form
 from petitions.staff.gate import current_staff, require
 from petitions.web.links import external_url
+from petitions.web.unit_of_work import end_reading
 from petitions.workers import pdf_builder
 
 bp = Blueprint("exports", __name__, url_prefix="/letters")
@@ -134,22 +135,11 @@ def _confirm_export(letter: Letter, fmt: str, form: ExportForm) -> tuple[str, in
     )
 
 
-def _end_reading() -> None:
-    """End this GET's reading transaction, so that the write after it begins IMMEDIATE.
-
-    On SQLite a transaction that began as a reader and then writes fails at once with "database
-    is locked" if anyone committed since its first read (SQLITE_BUSY_SNAPSHOT); no busy timeout
-    cures that, and a GET has read (the session's account, the letter) before it gets here.
-    """
-    db.session.commit()
-
-
 def _audit_download(letter: Letter, fmt: str, form: ExportForm) -> None:
     organisations, individuals = count_signatures(letter.id, form.row_filter())
-    _end_reading()
-    with write_intent():
+    end_reading()
+    with unit_of_work():
         record_list_export(letter, fmt, form.row_filter(), organisations + individuals)
-        db.session.commit()
 
 
 @bp.route("/<slug>/export.csv", methods=["GET", "POST"])
@@ -207,15 +197,14 @@ def pdf_file(slug: str) -> ResponseReturnValue:
         return _form_page(letter, form, 400)
     if _unconfirmed_cross_site():
         return _confirm_export(letter, "pdf", form)
-    _end_reading()
-    with write_intent():
+    end_reading()
+    with unit_of_work():  # committed before the build, which owns its transactions
         export, _is_new = pdf_jobs.request_pdf(
             letter,
             form.pdf_options(),
             current_staff(),
             lambda code: external_url("verification.show", code=code),
         )
-        db.session.commit()
     export_id = export.id
     inline = export.progress_total <= current_app.config["EXPORT_INLINE_ROWS"]
     if export.status == ExportStatus.QUEUED and inline:
@@ -255,10 +244,9 @@ def pdf_download(slug: str, export_id: int) -> ResponseReturnValue:
 
 
 def _send_pdf(letter: Letter, export: PdfExport) -> Response:
-    _end_reading()
-    with write_intent():
+    end_reading()
+    with unit_of_work():  # the audit entry is in before the download streams
         record_pdf_download(export)
-        db.session.commit()
     return Response(
         stream_with_context(pdf_jobs.pdf_bytes(export)),
         mimetype="application/pdf",
@@ -286,10 +274,8 @@ def deliveries_page(slug: str) -> ResponseReturnValue:
         try:
             deliveries.record_delivery(letter, given, current_staff())
         except deliveries.DeliveryError as error:
-            db.session.rollback()
             form.export.errors = [str(error)]
         else:
-            db.session.commit()
             flash(_l("The delivery is recorded."))
             return redirect(url_for(".deliveries_page", slug=slug), 303)
     status = 400 if request.method == "POST" else 200
