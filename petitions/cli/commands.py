@@ -10,8 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from petitions.extensions import db
-from petitions.models.database import unit_of_work, write_intent
+from petitions.models.database import unit_of_work
 from petitions.models.staff import Role
 from petitions.services.counters import recount
 from petitions.services.demo import load_demo_letters
@@ -107,11 +106,9 @@ def staff_create(email: str, role: str) -> None:
         password_hash = new_password_hash(password, address)
     except (StaffError, PasswordRejected) as error:
         raise click.ClickException(str(error)) from None
-    with write_intent():
-        try:
+    try:
+        with unit_of_work():
             user = create_staff(address, Role(role), password_hash)
-        except StaffError as error:
-            db.session.rollback()
-            raise click.ClickException(str(error)) from None
-        db.session.commit()
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"Created {user.role} account {user.email}.")

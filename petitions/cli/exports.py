@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from petitions.extensions import db
-from petitions.models.database import write_intent
+from petitions.models.database import end_reading, unit_of_work
 from petitions.models.exports import PdfExport
 from petitions.models.letters import Letter
 from petitions.services import letter_editing
@@ -90,10 +90,9 @@ def export_command(
         _export_pdf(letter, options, output)
         return
     organisations, individuals = count_signatures(letter.id, rows)
-    db.session.commit()  # end the read: on SQLite the write below must begin IMMEDIATE
-    with write_intent():
+    end_reading()
+    with unit_of_work():
         record_list_export(letter, fmt, rows, organisations + individuals, via="cli")
-        db.session.commit()
     with open(output, "wb") as handle:
         if fmt == "csv":
             for chunk in csv_chunks(iter_signatures(letter.id, rows)):
@@ -104,24 +103,22 @@ def export_command(
 
 
 def _export_pdf(letter: Letter, options: PdfOptions, output: str) -> None:
-    db.session.commit()  # end the read: on SQLite the write below must begin IMMEDIATE
-    with write_intent():
+    end_reading()
+    with unit_of_work():
         export, _new = pdf_jobs.request_pdf(
             letter,
             options,
             None,
             lambda code: external_url("verification.show", code=code),
         )
-        db.session.commit()
     export_id = export.id
     pdf_builder.build_pdf(export_id)
     export = db.session.get(PdfExport, export_id, populate_existing=True)
     if export is None or export.status != "ready":
         raise click.ClickException("The PDF could not be made (see the log).")
-    db.session.commit()
-    with write_intent():
+    end_reading()
+    with unit_of_work():
         record_pdf_download(export, via="cli")
-        db.session.commit()
     with open(output, "wb") as handle:
         for block in pdf_jobs.pdf_bytes(export):
             handle.write(block)

@@ -54,6 +54,16 @@ def unit_of_work() -> Iterator[None]:
         db.session.commit()
 
 
+def end_reading() -> None:
+    """End the transaction this request has read in, so that its writes begin one of their own.
+
+    On SQLite a transaction that began as a reader and then writes fails at once with "database
+    is locked" if anyone committed since its first read (SQLITE_BUSY_SNAPSHOT); no busy timeout
+    cures that. A GET that writes (an audited download) reads first, then calls this.
+    """
+    db.session.commit()
+
+
 @contextlib.contextmanager
 def read_phase() -> Iterator[None]:
     """Mark the transactions begun inside this block as readers, even in a POST request.

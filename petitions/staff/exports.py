@@ -37,7 +37,7 @@ from flask_login import current_user
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
-from petitions.models.database import unit_of_work
+from petitions.models.database import end_reading, unit_of_work
 from petitions.models.exports import DeliveryMethod, ExportStatus, PdfExport
 from petitions.models.letters import Letter
 from petitions.services import deliveries, letter_editing
@@ -53,7 +53,6 @@ from petitions.services.exports.tabular import content_disposition, csv_chunks, 
 from petitions.staff.export_forms import FORMAT_NAMES, DeliveryForm, ExportForm, export_form
 from petitions.staff.gate import current_staff, require
 from petitions.web.links import external_url
-from petitions.web.unit_of_work import end_reading
 from petitions.workers import pdf_builder
 
 bp = Blueprint("exports", __name__, url_prefix="/letters")

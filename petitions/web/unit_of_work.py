@@ -42,16 +42,6 @@ def reading_first() -> Iterator[None]:
             db.session.rollback()
 
 
-def end_reading() -> None:
-    """End the transaction this request has read in, so that its writes begin one of their own.
-
-    On SQLite a transaction that began as a reader and then writes fails at once with "database
-    is locked" if anyone committed since its first read (SQLITE_BUSY_SNAPSHOT); no busy timeout
-    cures that. A GET that writes (an audited download) reads first, then calls this.
-    """
-    db.session.commit()
-
-
 def refused() -> None:
     """This request was refused although it answers with a redirect (a flashed message):
     undo what it wrote."""
