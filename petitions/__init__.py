@@ -29,6 +29,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.public.views import bp as public_bp
     from petitions.staff import init_staff
     from petitions.web import errors
+    from petitions.web.hosts import init_hosts
     from petitions.web.i18n import init_i18n
     from petitions.web.log_redaction import install_redaction
     from petitions.web.rate_limits import init_rate_limits
@@ -51,8 +52,11 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
 
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # X-Forwarded-Host only with ALLOWED_HOSTS, which then checks it (web/hosts.py).
+        x_host = hops if app.config["ALLOWED_HOSTS"] else 0
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=x_host)  # type: ignore[method-assign]
 
+    init_hosts(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     app.before_request(limit_request_size)  # before CSRFProtect reads any request body

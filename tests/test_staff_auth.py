@@ -213,6 +213,7 @@ def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("PETITIONS_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:25")
+    monkeypatch.setenv("PUBLIC_URL", "https://letters.example.org")
     assert load_settings(tmp_path)["SESSION_COOKIE_SECURE"] is True
 
 
