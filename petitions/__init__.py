@@ -31,6 +31,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.web import errors
     from petitions.web.hosts import init_hosts
     from petitions.web.i18n import init_i18n
+    from petitions.web.input_guard import init_input_guard
     from petitions.web.log_redaction import install_redaction
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
@@ -60,6 +61,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     app.before_request(limit_request_size)  # before CSRFProtect reads any request body
+    init_input_guard(app)  # after the size limit: it reads the form
     csrf.init_app(app)
     init_database(app)
     init_i18n(app)
