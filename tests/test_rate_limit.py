@@ -144,3 +144,31 @@ def test_login_throttling_per_account_is_shared_through_redis(
     assert login(first.test_client(), email, password="wrong password one").status_code == 400
     assert login(second.test_client(), email, password="wrong password two").status_code == 400
     assert login(first.test_client(), email).status_code == 429
+
+
+def test_production_without_redis_warns_that_limits_count_per_worker(
+    make_app, monkeypatch, caplog
+):
+    """With memory storage each gunicorn worker counts alone: startup says so in production."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("petitions"), "disabled", False)  # see test_outbox
+    caplog.set_level(logging.WARNING, logger="petitions")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    def warnings() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.WARNING and "REDIS_URL" in r.getMessage()
+        ]
+
+    make_app(RATELIMIT_ENABLED=True)  # not production: a laptop has one process
+    assert warnings() == []
+    monkeypatch.setenv("PETITIONS_ENV", "production")
+    make_app(RATELIMIT_ENABLED=True, MAIL_URL="smtp://127.0.0.1:25")
+    assert len(warnings()) == 1
+    assert "per worker" in warnings()[0]
+    caplog.clear()
+    make_app(RATELIMIT_ENABLED=True, MAIL_URL="smtp://127.0.0.1:25", REDIS_URL=REDIS_URL)
+    assert warnings() == []
