@@ -45,6 +45,7 @@ FORGED = [
     pytest.param({"Host": EVIL}, id="host"),
     pytest.param({"Host": "localhost", "X-Forwarded-Host": EVIL}, id="x-forwarded-host"),
     pytest.param({"Host": EVIL, "X-Forwarded-Host": EVIL}, id="both"),
+    pytest.param({"Host": "localhost", "X-Forwarded-Proto": "javascript"}, id="scheme"),
 ]
 
 

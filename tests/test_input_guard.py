@@ -199,3 +199,22 @@ def test_the_letter_form_names_the_field_and_keeps_the_text(app, staff_client):
     assert "Please act." in html
     with app.app_context():
         assert db.session.scalar(select(Letter).where(Letter.slug == "new-letter")) is None
+
+
+@pytest.mark.parametrize("field", ["slug", "text_en-addressees", "goal", "opens_at"])
+def test_a_nul_in_any_letter_field_is_refused_before_the_database(app, staff_client, field):
+    """The form's own checks (a slug already taken, dates) run first: none may pass a NUL on."""
+    admin = staff_client("admin")
+    values = {"slug": "new-letter", "text_en-addressees": "Minister | Ministry", "goal": "100",
+              "opens_at": "2030-05-01T10:00"}  # fmt: skip
+    values[field] = values[field][:3] + "\x00" + values[field][3:]
+    page = admin.get("/staff/letters/new").get_data(as_text=True)
+    answer = admin.post(
+        "/staff/letters/new",
+        data={"csrf_token": csrf_token(page), "main_language": "en", "text_en-title": "Meals",
+              "text_en-body": "Dear Minister", "text_en-publisher": "Coalition",
+              "moderation": "none", "save": "y", **values},
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert MESSAGE in answer.get_data(as_text=True).replace("&#39;", "'")
+    assert count(app, Letter) == 2  # the two demo letters

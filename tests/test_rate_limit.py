@@ -146,9 +146,7 @@ def test_login_throttling_per_account_is_shared_through_redis(
     assert login(first.test_client(), email).status_code == 429
 
 
-def test_production_without_redis_warns_that_limits_count_per_worker(
-    make_app, monkeypatch, caplog
-):
+def test_production_without_redis_warns_that_limits_count_per_worker(make_app, monkeypatch, caplog):
     """With memory storage each gunicorn worker counts alone: startup says so in production."""
     import logging
 

@@ -116,6 +116,9 @@ def test_no_password_reaches_the_audit_trail_or_the_log(app, client, make_staff,
 )
 def test_next_only_leads_to_our_own_pages(client, make_staff, payload):
     answer = login(client, make_staff("admin"), next=payload)
+    if "\r" in payload:  # a control character is refused outright (web/input_guard.py)
+        assert answer.status_code == 400 and "Location" not in answer.headers
+        return
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/staff/"
 

@@ -57,6 +57,8 @@ def request_base_for_links(config: Any) -> str | None:
     if not host:
         return None
     allowed = config.get("ALLOWED_HOSTS") or []
+    if request.scheme not in ("http", "https"):  # X-Forwarded-Proto may say anything
+        return None
     if (allowed and is_allowed(host, allowed)) or (not allowed and is_loopback(host)):
         return f"{request.scheme}://{host}"
     return None
@@ -74,5 +76,7 @@ def init_hosts(app: Flask) -> None:
 
     @app.errorhandler(SecurityError)
     def unknown_host(error: SecurityError) -> ResponseReturnValue:
+        if error is not request.routing_exception:  # another SecurityError: the usual 400 page
+            return render_template("errors/error.html", code=400, csrf=False), 400
         # No URL can be built for an untrusted host, so this page links to nothing.
         return render_template("errors/unknown_host.html"), 400
