@@ -28,9 +28,10 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.public.views import bp as public_bp
     from petitions.staff import init_staff
     from petitions.web import errors
+    from petitions.web.hosts import init_hosts
     from petitions.web.i18n import init_i18n
+    from petitions.web.input_guard import init_input_guard
     from petitions.web.log_redaction import install_redaction
-    from petitions.web.nul_guard import init_nul_guard
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
     from petitions.web.templating import init_templating
@@ -52,11 +53,14 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
 
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # X-Forwarded-Host only with ALLOWED_HOSTS, which then checks it (web/hosts.py).
+        x_host = hops if app.config["ALLOWED_HOSTS"] else 0
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=x_host)  # type: ignore[method-assign]
 
-    init_nul_guard(app)  # first: PostgreSQL cannot hold NUL; every channel answers 400
+    init_hosts(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    init_input_guard(app)  # before anything reads a form; PostgreSQL cannot hold a NUL
     csrf.init_app(app)
     init_database(app)
     init_unit_of_work(app)

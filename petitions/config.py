@@ -100,6 +100,8 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "MAIL_URL": os.environ.get("MAIL_URL", "console:"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "petitions@localhost"),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/") or None,
+        # Host names this site answers to (comma-separated); any other gets 400. See web/hosts.py.
+        "ALLOWED_HOSTS": os.environ.get("ALLOWED_HOSTS", ""),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # Bounds on the wait for a dependency that hangs (accepts, then never answers), so a
         # request answers 503 (or falls back) long before the server's worker timeout.
@@ -181,6 +183,16 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
     if settings["PRODUCTION"] and str(settings["MAIL_URL"]).startswith("console"):
         # The console transport prints addresses and links: fine on a laptop, not on a server.
         raise RuntimeError("MAIL_URL must name an SMTP server in production")
+    if settings["PRODUCTION"] and not settings.get("PUBLIC_URL"):
+        # Else emailed links would follow whatever host a request names (web/hosts.py).
+        raise RuntimeError(
+            "PUBLIC_URL must be set in production (PETITIONS_ENV=production): the site's address "
+            "for links in emails, e.g. PUBLIC_URL=https://letters.example.org"
+        )
+    hosts = settings["ALLOWED_HOSTS"]
+    hosts = hosts.split(",") if isinstance(hosts, str) else hosts or []
+    settings["ALLOWED_HOSTS"] = [name.strip().lower() for name in hosts if name.strip()]
+    settings.setdefault("TRUSTED_HOSTS", settings["ALLOWED_HOSTS"] or None)
     uri = settings["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres"):
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(uri, instance_path)

@@ -159,3 +159,29 @@ def test_login_throttling_per_account_is_shared_through_redis(
     assert login_from(second, "10.0.2.9").status_code == 303
     assert login_from(first, "10.0.2.10").status_code == 303
     assert redis.Redis.from_url(redis_url).keys(f"*{redis_namespace}/login-throttle/*")
+
+
+def test_production_without_redis_warns_that_limits_count_per_worker(make_app, monkeypatch, caplog):
+    """With memory storage each gunicorn worker counts alone: startup says so in production."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("petitions"), "disabled", False)  # see test_outbox
+    caplog.set_level(logging.WARNING, logger="petitions")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    def warnings() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.WARNING and "REDIS_URL" in r.getMessage()
+        ]
+
+    make_app(RATELIMIT_ENABLED=True)  # not production: a laptop has one process
+    assert warnings() == []
+    monkeypatch.setenv("PETITIONS_ENV", "production")
+    make_app(RATELIMIT_ENABLED=True, MAIL_URL="smtp://127.0.0.1:25")
+    assert len(warnings()) == 1
+    assert "per worker" in warnings()[0]
+    caplog.clear()
+    make_app(RATELIMIT_ENABLED=True, MAIL_URL="smtp://127.0.0.1:25", REDIS_URL=REDIS_URL)
+    assert warnings() == []

@@ -43,6 +43,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="MAIL_URL"):
         load_settings(tmp_path)  # the console transport prints addresses: not on a server
     monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:25")
+    monkeypatch.setenv("PUBLIC_URL", "https://letters.example.org")
     settings = load_settings(tmp_path)
     assert settings["SECRET_KEY"] == "a-real-secret"
     assert settings["SESSION_COOKIE_SECURE"] is True

@@ -116,6 +116,9 @@ def test_no_password_reaches_the_audit_trail_or_the_log(app, client, make_staff,
 )
 def test_next_only_leads_to_our_own_pages(client, make_staff, payload):
     answer = login(client, make_staff("admin"), next=payload)
+    if "\r" in payload:  # a control character is refused outright (web/input_guard.py)
+        assert answer.status_code == 400 and "Location" not in answer.headers
+        return
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/staff/"
 
@@ -213,6 +216,7 @@ def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("PETITIONS_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:25")
+    monkeypatch.setenv("PUBLIC_URL", "https://letters.example.org")
     assert load_settings(tmp_path)["SESSION_COOKIE_SECURE"] is True
 
 

@@ -5,6 +5,9 @@ English on Albanian pages. Our forms derive from :class:`TranslatedForm` (or, in
 form, :class:`TranslatedSubform`), which looks those messages up in
 our catalog instead; :func:`_listed_for_the_catalog` names them, so that message extraction puts
 them there to be translated with everything else.
+
+Every field of these forms also refuses control characters (tab and line breaks pass in
+multi-line text), so a NUL is refused next to its field instead of failing in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import wtforms
 from flask_babel import get_translations, ngettext
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+
+from petitions.web.input_guard import CONTROL, CONTROL_BUT_LINE_BREAKS
 
 
 class CatalogTranslations:
@@ -35,14 +40,40 @@ class _CatalogMeta:
         return CATALOG
 
 
-class TranslatedForm(FlaskForm):
+def _has_control_characters(field: Any) -> bool:
+    """Any control character in what was sent for ``field``; tab and line breaks pass in
+    multi-line text. Subforms (``FormField``) check their own fields."""
+    if isinstance(field, wtforms.FormField):
+        return False
+    if isinstance(field, wtforms.FieldList):
+        return any(_has_control_characters(entry) for entry in field.entries)
+    pattern = CONTROL_BUT_LINE_BREAKS if isinstance(field, wtforms.TextAreaField) else CONTROL
+    return any(isinstance(raw, str) and pattern.search(raw) for raw in field.raw_data or ())
+
+
+class _RefusesControlCharacters:
+    """Every field of every form refuses control characters, next to the field (PostgreSQL
+    cannot store a NUL; see web/input_guard.py, which lets these forms say it)."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid: bool = super().validate(extra_validators)  # type: ignore[misc]
+        for field in self:  # type: ignore[attr-defined]
+            if _has_control_characters(field):
+                message = _("This contains invisible control characters; remove them.")
+                if message not in field.errors:
+                    field.errors = [*field.errors, message]
+                valid = False
+        return valid
+
+
+class TranslatedForm(_RefusesControlCharacters, FlaskForm):
     """A page's form (with its CSRF token)."""
 
     class Meta(_CatalogMeta):
         pass
 
 
-class TranslatedSubform(wtforms.Form):
+class TranslatedSubform(_RefusesControlCharacters, wtforms.Form):
     """A group of fields inside a page's form (``FormField``): no token of its own."""
 
     class Meta(_CatalogMeta):

@@ -2,7 +2,8 @@
 
 A module-level Limiter would keep the storage of whichever app was configured last, so two apps
 in one process (tests, or an app plus a command) would share it; each app gets its own instead.
-Storage: memory by default, ``REDIS_URL`` to share counts across workers and machines.
+Storage: memory by default, ``REDIS_URL`` to share counts across workers and machines. In memory,
+each worker process counts alone, so production without ``REDIS_URL`` says so at start-up.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def _failed(response: Response) -> bool:
 def init_rate_limits(app: Flask) -> Limiter:
     """Bind a Limiter to ``app`` and limit the endpoints above (call after the blueprints)."""
     limiter = Limiter(key_func=client_address, app=app, default_limits=[])
+    if app.config["PRODUCTION"] and app.config["RATELIMIT_ENABLED"] and not app.config["REDIS_URL"]:
+        app.logger.warning(
+            "REDIS_URL is not set: rate limits are counted per worker process (with gunicorn "
+            "-w 2 a client gets twice each limit); set REDIS_URL to share the counts"
+        )
     for endpoint in LIMITED_ENDPOINTS:
         view = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(_sign_rate_limit, methods=["POST"])(view)

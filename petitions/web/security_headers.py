@@ -25,11 +25,6 @@ def init_security_headers(app: Flask) -> None:
         # Production is served over HTTPS (its cookies are Secure): browsers should never try
         # plain HTTP again, whatever the proxy in front does.
         headers["Strict-Transport-Security"] = "max-age=31536000"
-    if app.config["PRODUCTION"] and not app.config.get("PUBLIC_URL"):
-        app.logger.warning(
-            "PUBLIC_URL is not set: links in emails take the host each request names; set "
-            "PUBLIC_URL (or make the proxy pass only your own Host header)"
-        )
 
     @app.after_request
     def add_headers(response: Response) -> Response:
