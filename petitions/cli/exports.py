@@ -8,7 +8,7 @@ page and can be recorded as a delivery.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 import click
 from flask import current_app
@@ -56,8 +56,8 @@ def export_command(
     fmt: str,
     output: str,
     status: str,
-    since: date | None,
-    until: date | None,
+    since: datetime | None,
+    until: datetime | None,
     public_only: bool,
     languages: tuple[str, ...],
     side_by_side: bool,
@@ -113,14 +113,14 @@ def _export_pdf(letter: Letter, options: PdfOptions, output: str) -> None:
         )
     export_id = export.id
     pdf_builder.build_pdf(export_id)
-    export = db.session.get(PdfExport, export_id, populate_existing=True)
-    if export is None or export.status != "ready":
+    built = db.session.get(PdfExport, export_id, populate_existing=True)
+    if built is None or built.status != "ready":
         raise click.ClickException("The PDF could not be made (see the log).")
     end_reading()
     with unit_of_work():
-        record_pdf_download(export, via="cli")
+        record_pdf_download(built, via="cli")
     with open(output, "wb") as handle:
-        for block in pdf_jobs.pdf_bytes(export):
+        for block in pdf_jobs.pdf_bytes(built):
             handle.write(block)
     click.echo(
         f"Wrote {export.count_total} signatories on {export.page_count} pages to {output}.\n"

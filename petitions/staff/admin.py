@@ -105,7 +105,9 @@ def _invite_form(letters: list[Letter]) -> InviteForm:
     return form
 
 
-def _accounts_page(invite_form: InviteForm, letters: list[Letter], status: int = 200) -> Any:
+def _accounts_page(
+    invite_form: InviteForm, letters: list[Letter], status: int = 200
+) -> ResponseReturnValue:
     rows = []
     for user in staff_accounts.all_staff():
         role_form = RoleForm(formdata=None, prefix=_row_prefix("role", user.id), role=user.role)
@@ -225,7 +227,7 @@ def revoke_invitation(invitation_id: int) -> ResponseReturnValue:
 # --- rejection reasons ---------------------------------------------------------------------
 
 
-def _reasons_page(add_form: ReasonForm, status: int = 200) -> Any:
+def _reasons_page(add_form: ReasonForm, status: int = 200) -> ResponseReturnValue:
     reasons = moderation_reasons.all_reasons()
     edit_forms = {
         reason.id: ReasonForm(formdata=None, prefix=f"reason-{reason.id}", text=reason.text)

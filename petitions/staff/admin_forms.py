@@ -138,7 +138,7 @@ class AuditFilterForm(TranslatedForm):
             before_id=before_id,
         )
 
-    def query_args(self) -> dict[str, str]:
+    def query_args(self) -> dict[str, Any]:
         """The filters as URL parameters, for the "older" link (empty ones left out)."""
         values = {
             "action": self.action.data,

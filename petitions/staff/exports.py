@@ -208,9 +208,9 @@ def pdf_file(slug: str) -> ResponseReturnValue:
     inline = export.progress_total <= current_app.config["EXPORT_INLINE_ROWS"]
     if export.status == ExportStatus.QUEUED and inline:
         pdf_builder.build_pdf(export_id)
-        export = db.session.get(PdfExport, export_id, populate_existing=True)
-        if export is not None and export.status == ExportStatus.READY:
-            return _send_pdf(letter, export)
+        built = db.session.get(PdfExport, export_id, populate_existing=True)
+        if built is not None and built.status == ExportStatus.READY:
+            return _send_pdf(letter, built)
     elif export.status == ExportStatus.QUEUED:
         current_app.extensions["petitions.jobs"].build_pdf(export_id)
     return redirect(url_for(".job", slug=slug, export_id=export_id), 303)

@@ -148,7 +148,7 @@ class QueueFilterForm(TranslatedForm):
             sort=self.sort.data or Sort.NEWEST.value,
         )
 
-    def args(self) -> dict[str, str]:
+    def args(self) -> dict[str, Any]:
         """The filters that are set, as query-string arguments (links keep them)."""
         found: dict[str, str] = {}
         for name in FILTER_FIELDS:

@@ -8,7 +8,11 @@ each worker process counts alone, so production without ``REDIS_URL`` says so at
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 from flask import Flask, Response, current_app
+from flask.typing import RouteCallable
 from flask_limiter import Limiter
 
 from petitions.web.client_address import client_address
@@ -36,6 +40,11 @@ def _failed(response: Response) -> bool:
     return response.status_code != 303
 
 
+def _limited(view: RouteCallable, decorator: Callable[[RouteCallable], Any]) -> RouteCallable:
+    """Flask-Limiter's decorator applied to a registered view, typed as the view it replaces."""
+    return cast(RouteCallable, decorator(view))
+
+
 def init_rate_limits(app: Flask) -> Limiter:
     """Bind a Limiter to ``app`` and limit the endpoints above (call after the blueprints)."""
     limiter = Limiter(key_func=client_address, app=app, default_limits=[])
@@ -46,28 +55,37 @@ def init_rate_limits(app: Flask) -> Limiter:
         )
     for endpoint in LIMITED_ENDPOINTS:
         view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(_sign_rate_limit, methods=["POST"])(view)
+        app.view_functions[endpoint] = _limited(
+            view, limiter.limit(_sign_rate_limit, methods=["POST"])
+        )
     # Password guessing: limited per address here; per account by a growing wait that only
     # addresses which failed for it meet (petitions.web.login_throttle, called by the view).
     login = app.view_functions[LOGIN_ENDPOINT]
     # Only failures count, so a person who signs in often never meets the limits.
-    login = limiter.limit(
-        lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]),
-        methods=["POST"],
-        deduct_when=_failed,
-    )(login)
+    login = _limited(
+        login,
+        limiter.limit(
+            lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]),
+            methods=["POST"],
+            deduct_when=_failed,
+        ),
+    )
     app.view_functions[LOGIN_ENDPOINT] = login
     init_login_throttle(app, limiter)
     # The verification page's checks: a (name, email) check must not become a way to try many.
     for endpoint in VERIFY_ENDPOINTS:
         view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(
-            lambda: str(current_app.config["VERIFY_RATE_LIMIT"]), methods=["POST"]
-        )(view)
+        app.view_functions[endpoint] = _limited(
+            view,
+            limiter.limit(lambda: str(current_app.config["VERIFY_RATE_LIMIT"]), methods=["POST"]),
+        )
     # Changing the password asks for the current one: guessing it is limited like a login.
     change = app.view_functions[CHANGE_PASSWORD_ENDPOINT]
-    app.view_functions[CHANGE_PASSWORD_ENDPOINT] = limiter.limit(
-        lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]), methods=["POST"]
-    )(change)
+    app.view_functions[CHANGE_PASSWORD_ENDPOINT] = _limited(
+        change,
+        limiter.limit(
+            lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]), methods=["POST"]
+        ),
+    )
     app.extensions["petitions.limiter"] = limiter
     return limiter
