@@ -11,13 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from petitions.extensions import db
 from petitions.models.letters import Letter
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 
 
-def _counter(kind: str):  # type: ignore[no-untyped-def]
+def _counter(kind: str) -> InstrumentedAttribute[int]:
     if kind == SignatureKind.ORGANISATION:
         return Letter.count_organisations
     return Letter.count_individuals

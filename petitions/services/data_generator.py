@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
-from petitions.models.database import write_intent
+from petitions.models.database import rowcount, write_intent
 from petitions.models.letters import Addressee, Letter, LetterStatus
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.services.errors import DomainError
@@ -309,7 +309,7 @@ def _remove_signatures(letter: Letter) -> int:
     result = db.session.execute(delete(Signature).where(Signature.letter_id == letter.id))
     letter.count_individuals = letter.count_organisations = 0
     letter.public_version += 1
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def _store_counts(letter_id: int) -> tuple[int, int]:

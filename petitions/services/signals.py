@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
@@ -78,7 +79,7 @@ def letter_signals(letter_id: int, now: datetime | None = None) -> Signals:
     )
 
 
-def _top(letter_id: int, column, since: datetime) -> list[TopValue]:  # type: ignore[no-untyped-def]
+def _top(letter_id: int, column: InstrumentedAttribute[str], since: datetime) -> list[TopValue]:
     number = func.count().label("n")
     rows = db.session.execute(
         select(column, number)

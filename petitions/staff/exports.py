@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from flask import (
     Blueprint,
@@ -178,12 +178,12 @@ def xlsx_file(slug: str) -> ResponseReturnValue:
     )
 
 
-def _file_blocks(handle: object) -> Iterator[bytes]:
+def _file_blocks(handle: IO[bytes]) -> Iterator[bytes]:
     try:
-        while block := handle.read(256 * 1024):  # type: ignore[attr-defined]
+        while block := handle.read(256 * 1024):
             yield block
     finally:
-        handle.close()  # type: ignore[attr-defined]
+        handle.close()
 
 
 @bp.route("/<slug>/export.pdf", methods=["GET", "POST"])

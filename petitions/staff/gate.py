@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import Response, abort, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
@@ -52,7 +52,7 @@ def require_session() -> ResponseReturnValue | None:
     return None
 
 
-def no_store(response):  # type: ignore[no-untyped-def]
+def no_store(response: Response) -> Response:
     # Staff pages hold personal data: no browser or proxy may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response

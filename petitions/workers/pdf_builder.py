@@ -11,6 +11,7 @@ import hashlib
 import logging
 import tempfile
 from dataclasses import dataclass
+from typing import IO
 
 from flask import current_app
 from flask_babel import force_locale
@@ -205,7 +206,7 @@ def _notify(export_id: int, notice: _ReadyNotice) -> None:
     )
 
 
-def _store(export_id: int, spool: object, notice: _ReadyNotice, **final: object) -> None:
+def _store(export_id: int, spool: IO[bytes], notice: _ReadyNotice, **final: object) -> None:
     """Copy the file into the database in slices, with its hash.
 
     One transaction: the export turns "ready" with all of its bytes or not at all, and the
@@ -213,12 +214,12 @@ def _store(export_id: int, spool: object, notice: _ReadyNotice, **final: object)
     """
     sha = hashlib.sha256()
     size = 0
-    spool.seek(0)  # type: ignore[attr-defined]
+    spool.seek(0)
     with write_intent():
         _still_mine(export_id)  # first: holds the row until the file is in
         db.session.execute(delete(PdfExportChunk).where(PdfExportChunk.export_id == export_id))
         seq = 0
-        while block := spool.read(CHUNK_BYTES):  # type: ignore[attr-defined]
+        while block := spool.read(CHUNK_BYTES):
             sha.update(block)
             size += len(block)
             db.session.execute(
