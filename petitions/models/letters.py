@@ -80,7 +80,7 @@ class Letter(Base):
 
     def effective_status(self, now: datetime | None = None) -> LetterStatus:
         """The status as a visitor sees it: an open letter past its deadline is closed."""
-        status = LetterStatus(self.status)
+        status = self.status
         now = now or utcnow()
         if status is LetterStatus.OPEN:
             if self.opens_at is not None and now < self.opens_at:

@@ -76,7 +76,7 @@ def confirm_signature(claim: Claim) -> LinkResult:
 
 
 def _confirm(signature: Signature) -> Outcome:
-    status = SignatureStatus(signature.status)
+    status = signature.status
     if status is SignatureStatus.CONFIRMED:
         return Outcome.ALREADY_CONFIRMED
     if status is SignatureStatus.AWAITING_APPROVAL:
@@ -107,7 +107,7 @@ def withdraw_signature(claim: Claim) -> LinkResult:
 
 
 def _withdraw(signature: Signature) -> Outcome:
-    status = SignatureStatus(signature.status)
+    status = signature.status
     forget_offers(signature)
     if status is SignatureStatus.WITHDRAWN:
         return Outcome.ALREADY_WITHDRAWN

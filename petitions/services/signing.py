@@ -204,7 +204,7 @@ def _sign_again(
 ) -> None:
     """The address had signed: tell its owner by email; the answer on screen is the same."""
     now = utcnow()
-    status = SignatureStatus(signature.status)
+    status = signature.status
     changed = any(getattr(signature, key) != value for key, value in details.items())
     may_send = signature.confirm_emails_sent <= current_app.config["CONFIRM_RESENDS"]
     if status is SignatureStatus.PENDING:

@@ -252,7 +252,7 @@ def accept_invitation(token: str, password_hash: str) -> StaffUser:
     letters = list(
         db.session.scalars(select(Letter).where(Letter.id.in_(invitation.letter_ids or [])))
     )
-    user = create_staff(invitation.email, Role(invitation.role), password_hash, letters)
+    user = create_staff(invitation.email, invitation.role, password_hash, letters)
     invitation.used_at = utcnow()
     audit.record("staff.invitation_accepted", obj=invitation, actor=user)
     return user
