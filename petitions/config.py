@@ -1,6 +1,6 @@
 """Settings: defaults, then the instance folder, then the environment, then explicit overrides.
 
-Everything in ``../shared/CONTRACT.md``'s configuration table is optional, so a newcomer gets a
+Every setting in the README's configuration table is optional, so a newcomer gets a
 working site (SQLite in the instance folder, emails kept local) with no configuration at all.
 Nothing here runs at import time; :func:`load_settings` is called by the app factory.
 """
