@@ -26,11 +26,11 @@ from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from wtforms import ValidationError
 
 from petitions.extensions import csrf
-from petitions.models.database import read_phase
 from petitions.models.exports import ExportStatus, PdfExport
 from petitions.models.letters import LetterStatus
 from petitions.public.verification_forms import DigestForm, FileForm, FileHashForm, ListedForm
 from petitions.services import deliveries
+from petitions.web.unit_of_work import reading_first
 
 bp = Blueprint("verification", __name__)
 
@@ -44,7 +44,7 @@ def _reads_only(view: Callable[..., ResponseReturnValue]) -> Callable[..., Respo
 
     @functools.wraps(view)
     def reading(*args: object, **kwargs: object) -> ResponseReturnValue:
-        with read_phase():
+        with reading_first():
             return view(*args, **kwargs)
 
     return reading

@@ -17,6 +17,7 @@ from flask_babel import ngettext
 from flask_login import login_user, logout_user
 
 from petitions.extensions import db
+from petitions.models.database import end_reading
 from petitions.models.staff import StaffUser
 from petitions.services import staff_accounts, staff_login
 from petitions.services.passwords import PasswordRejected, new_password_hash
@@ -110,7 +111,7 @@ def change_password() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = current_staff()
         checked_hash, email = user.password_hash, user.email
-        db.session.rollback()  # the gate's read began this POST's write transaction: end it
+        end_reading()  # the gate's read began this POST's write transaction: end it
         try:
             new_hash = staff_accounts.hash_password_change(
                 checked_hash, email, form.password.data or "", form.current_password.data or ""
