@@ -34,6 +34,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.web.log_redaction import install_redaction
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
+    from petitions.web.site_identity import init_site_identity
     from petitions.web.templating import init_templating
     from petitions.web.unit_of_work import init_unit_of_work
     from petitions.workers.jobs import init_jobs
@@ -64,6 +65,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     init_database(app)
     init_unit_of_work(app)
+    init_site_identity(app)  # before init_i18n: Babel takes the time zone from it
     init_i18n(app)
     init_templating(app)
     app.register_blueprint(public_bp)

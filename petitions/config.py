@@ -170,6 +170,14 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
         # hide_parameters: SQL errors and echo never carry emails, bodies or tokens.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
+        # --- site identity ---
+        # Checked at start by web/site_identity.py (an accent too light for white text, or an
+        # unknown time zone, stops the start).
+        "SITE_NAME": os.environ.get("SITE_NAME", "").strip() or "Open letters",
+        "SITE_LOGO": os.environ.get("SITE_LOGO", "").strip() or None,
+        "SITE_ACCENT": os.environ.get("SITE_ACCENT", "").strip() or "#1f5f8b",
+        "TIME_ZONE": os.environ.get("TIME_ZONE", "").strip() or "Europe/Tirane",
+        "OPERATOR_NAME": os.environ.get("OPERATOR_NAME", "").strip() or None,
     }
     if os.environ.get("SECRET_KEY"):
         settings["SECRET_KEY"] = os.environ["SECRET_KEY"]

@@ -81,7 +81,7 @@ def test_an_edited_goal_or_addressee_shows_at_once(app):
     from petitions.models.letters import Addressee
 
     client = app.test_client()
-    assert "of the goal of 1000" in client.get(f"/letters/{G20}").get_data(as_text=True)
+    assert "of the goal of 1,000" in client.get(f"/letters/{G20}").get_data(as_text=True)
     with app.app_context():
         letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
         letter.goal = 2500
@@ -90,4 +90,4 @@ def test_an_edited_goal_or_addressee_shows_at_once(app):
         ).name = "Ministers of Finance, G20"
         db.session.commit()
     page = client.get(f"/letters/{G20}").get_data(as_text=True)
-    assert "of the goal of 2500" in page and "Ministers of Finance, G20" in page
+    assert "of the goal of 2,500" in page and "Ministers of Finance, G20" in page

@@ -289,13 +289,13 @@ def test_letter_page_shows_text_addressees_publisher_counts_and_goal(app, client
     assert '<progress max="1000" value="150"' in html
     if language == "en":
         assert "30 organisations · 120 individuals" in html
-        assert "15% of the goal of 1000" in html
+        assert "15% of the goal of 1,000" in html
     else:
         split = re.search(r'<p class="split">([^<]*)</p>', html)
         assert split is not None
         assert "30" in split.group(1) and "120" in split.group(1)
         assert "organisations" not in split.group(1)
-        assert re.search(r'<p class="goal">[^<]*15[^<]*1000[^<]*</p>', html)
+        assert re.search(r"<p class=\"goal\">[^<]*15[^<]*1\xa0000[^<]*</p>", html)
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,8 @@ class Letter(Base):
     )
     organisations_need_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     goal: Mapped[int | None] = mapped_column(Integer)
+    # Shown as the next milestone once the goal is reached (else a round number is).
+    stretch_goal: Mapped[int | None] = mapped_column(Integer)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Close by itself at closes_at (else the deadline is only shown).

@@ -78,6 +78,7 @@ def letter_page_key(letter: Letter, language: str) -> Hashable:
         letter.effective_status().value,
         letter.closes_at,
         letter.goal,
+        letter.stretch_goal,
         tuple((t.id, t.text_hash, t.summary, t.publisher) for t in letter.texts),
         tuple((a.id, a.name, a.title, repr(a.translations)) for a in letter.addressees),
         language,

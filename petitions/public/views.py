@@ -14,7 +14,7 @@ from petitions.models.letters import Letter
 from petitions.models.signatures import SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
-from petitions.services import deliveries, signature_links, signing
+from petitions.services import deliveries, signatory_pages, signature_links, signing
 from petitions.services import letters as letter_service
 from petitions.services.tokens import (
     Claim,
@@ -140,10 +140,25 @@ def signatories(slug: str) -> ResponseReturnValue:
         kind = SignatureKind(request.args.get("kind", SignatureKind.ORGANISATION.value))
     except ValueError:
         abort(404)
-    page = letter_service.public_signatories(
-        found, kind, current_app.config["PUBLIC_PAGE_SIZE"], request.args.get("after")
+    search = request.args.get("q", "").strip()
+    page = signatory_pages.signatory_page(
+        found,
+        kind,
+        current_app.config["PUBLIC_PAGE_SIZE"],
+        number=request.args.get("page", 1, type=int) or 1,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+        search=search,
     )
-    return render_template("public/signatories.html", letter=found, kind=kind, page=page)
+    listed_total = signatory_pages.listed_count(found, kind) if search else page.total
+    return render_template(
+        "public/signatories.html",
+        letter=found,
+        kind=kind,
+        page=page,
+        search=search,
+        listed_total=listed_total,
+    )
 
 
 def _link_problem(error: Exception, purpose: Purpose, token: str) -> ResponseReturnValue:

@@ -67,6 +67,7 @@ class LetterInput:
     texts: dict[str, TextInput | None]
     addressees: list[AddresseeInput] = field(default_factory=list)
     goal: int | None = None
+    stretch_goal: int | None = None
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     auto_close: bool = True
@@ -74,8 +75,8 @@ class LetterInput:
     organisations_need_approval: bool = False
 
 
-SETTINGS = ("main_language", "goal", "opens_at", "closes_at", "auto_close", "moderation",
-            "organisations_need_approval")  # fmt: skip
+SETTINGS = ("main_language", "goal", "stretch_goal", "opens_at", "closes_at", "auto_close",
+            "moderation", "organisations_need_approval")  # fmt: skip
 TEXT_FIELDS = ("title", "summary", "publisher", "body")
 SLUG_TAKEN = _l("Another letter already uses this address.")
 
@@ -134,6 +135,8 @@ def _check(data: LetterInput, letter: Letter | None, signed: bool) -> None:
         raise LetterEditError(_l("The main language needs a title and a text."), "main_language")
     if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
         raise LetterEditError(_l("The closing date must be after the opening date."), "closes_at")
+    if data.stretch_goal and (not data.goal or data.stretch_goal <= data.goal):
+        raise LetterEditError(_l("The stretch goal must be larger than the goal."), "stretch_goal")
     if letter is not None and data.slug != letter.slug and signed:
         raise LetterEditError(_l("The address cannot change once it has signatures."), "slug")
     if (

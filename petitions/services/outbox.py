@@ -6,11 +6,13 @@ rolled-back signature never emails anyone, and a committed one is never without 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr, quote
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import render_template
@@ -51,6 +53,15 @@ def queue_email(
     db.session.add(email)
     db.session.info[PENDING_KEY] = True
     return email
+
+
+def sender_address(config: Mapping[str, Any]) -> str:
+    """``MAIL_FROM`` with the site's name as display name (unless MAIL_FROM names one itself)."""
+    given = str(config["MAIL_FROM"])
+    name, address = parseaddr(given)
+    # Left unencoded: the outbox encodes a name that is not ASCII (RFC 2047) when it builds the
+    # message.
+    return given if name else f'"{quote(str(config["SITE_NAME"]))}" <{address}>'
 
 
 def build_message(email: OutboxEmail, sender: str) -> Message:

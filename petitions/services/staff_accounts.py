@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -205,7 +206,8 @@ def invite(email: str, role: Role, letters: list[Letter], by: StaffUser, languag
     db.session.flush()
     link = external_url("staff.auth.accept_invitation", token=token)
     with force_locale(language):  # the subject speaks the email's language, like its body
-        subject = str(_l("You are invited to work on petitions"))
+        site = current_app.config["SITE_NAME"]
+        subject = str(_l("You are invited to work on %(site)s", site=site))
     queue_email(
         recipient=address,
         purpose="staff_invitation",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -52,6 +51,7 @@ from petitions.services.letter_status import StatusAction
 from petitions.services.text_input import normalise, refused_characters
 from petitions.web.form_messages import TranslatedForm, TranslatedSubform
 from petitions.web.i18n import LANGUAGE_NAMES
+from petitions.web.site_identity import site_zone
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -138,11 +138,19 @@ class LetterForm(TranslatedForm):
             NumberRange(min=1, max=100_000_000, message=_l("A whole number from 1, please.")),
         ],
     )
+    stretch_goal = IntegerField(
+        _l("Stretch goal"),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=100_000_000, message=_l("A whole number from 1, please.")),
+        ],
+    )
+    # Typed in the site's time zone (TIME_ZONE), stored in UTC.
     opens_at = DateTimeLocalField(
-        _l("Opens at (UTC)"), format=DATETIME_FORMATS, tz=UTC, validators=[Optional()]
+        _l("Opens at"), format=DATETIME_FORMATS, tz=site_zone, validators=[Optional()]
     )
     closes_at = DateTimeLocalField(
-        _l("Closes at (UTC)"), format=DATETIME_FORMATS, tz=UTC, validators=[Optional()]
+        _l("Closes at"), format=DATETIME_FORMATS, tz=site_zone, validators=[Optional()]
     )
     auto_close = BooleanField(_l("Close by itself at the closing time"), default=True)
     moderation = RadioField(
@@ -166,6 +174,12 @@ class LetterForm(TranslatedForm):
         valid &= self._check_addressees(main)
         if self.opens_at.data and self.closes_at.data and self.closes_at.data <= self.opens_at.data:
             self.closes_at.errors.append(_l("The closing date must be after the opening date."))
+            valid = False
+        if self.stretch_goal.data and not self.goal.data:
+            self.stretch_goal.errors.append(_l("Set a goal first: the stretch goal follows it."))
+            valid = False
+        elif self.stretch_goal.data and self.stretch_goal.data <= self.goal.data:
+            self.stretch_goal.errors.append(_l("The stretch goal must be larger than the goal."))
             valid = False
         return valid
 
@@ -241,6 +255,7 @@ class LetterForm(TranslatedForm):
             texts=texts,
             addressees=addressees,
             goal=self.goal.data,
+            stretch_goal=self.stretch_goal.data,
             opens_at=self.opens_at.data,
             closes_at=self.closes_at.data,
             auto_close=bool(self.auto_close.data),
@@ -360,6 +375,7 @@ def letter_form_data(letter: Letter, organiser_ids: list[int]) -> dict[str, Any]
         "slug": letter.slug,
         "main_language": letter.main_language,
         "goal": letter.goal,
+        "stretch_goal": letter.stretch_goal,
         "opens_at": letter.opens_at,
         "closes_at": letter.closes_at,
         "auto_close": letter.auto_close,

@@ -42,7 +42,7 @@ from petitions.services.mail_transport import (
     Transport,
     transport_from_url,
 )
-from petitions.services.outbox import PENDING_KEY, build_message
+from petitions.services.outbox import PENDING_KEY, build_message, sender_address
 from petitions.workers.letter_closing import close_expired
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ def deliver_due(
     claim = claim_due(limit)
     if not claim.emails:
         return DeliveryRound(claimed=0, sent=0)
-    sender = current_app.config["MAIL_FROM"]
+    sender = sender_address(current_app.config)
     untried = list(claim.emails)
     sent = 0
     try:

@@ -40,6 +40,7 @@ from petitions.services.exports.signatory_rows import (
     iter_signatures,
     signatures_by_id,
 )
+from petitions.services.site_time import site_date
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 
@@ -201,7 +202,7 @@ def plan_list(
             entry_hash(value, row.email, secret_key)
             for value in {row.name, row.organisation} - {""}
         )
-        signed = (row.confirmed_at or row.created_at).date()
+        signed = site_date(row.confirmed_at or row.created_at)
         first = signed if first is None or signed < first else first
         last = signed if last is None or signed > last else last
     line_hashes = sorted(hashlib.sha256(line).digest() for line in lines)
@@ -266,7 +267,7 @@ def front_matter(letter: Letter, plan: ListPlan, verify_url: str) -> FrontMatter
             title=main.title,
             addressees=addressees,
             publisher=main.publisher,
-            document_date=utcnow().date(),
+            document_date=site_date(utcnow()),
             count_organisations=orgs,
             count_individuals=people,
             period=(plan.first_day, plan.last_day),
