@@ -146,12 +146,15 @@ def test_moderators_see_every_dashboard(staff_client):
         assert staff.get(f"/staff/letters/{slug}").status_code == 200
 
 
-def test_signatures_per_day_are_grouped_by_utc_day(app):
-    """Signatures spread over days (written straight into the rows) land on their own day."""
+def test_signatures_per_day_are_grouped_by_the_sites_day(app):
+    """Signatures spread over days (written straight into the rows) land on their own day, as
+    the site's time zone counts days (Europe/Tirane: UTC+1 in March)."""
     now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     stamps = {
-        "a@example.org": (now - timedelta(days=2, hours=11, minutes=59), None),  # 00:01 on 8 Mar
-        "b@example.org": (now - timedelta(days=2, hours=-11), now - timedelta(days=1)),  # 23:00
+        # 00:01 UTC on 8 Mar: 01:01 in Tirana.
+        "a@example.org": (now - timedelta(days=2, hours=11, minutes=59), None),
+        # 23:00 UTC on 8 Mar: midnight, 9 Mar, in Tirana.
+        "b@example.org": (now - timedelta(days=2, hours=-11), now - timedelta(days=1)),
         "c@example.org": (now - timedelta(hours=1), now),
         "d@example.org": (now - timedelta(days=150), now - timedelta(days=150)),  # before 90 days
     }
@@ -174,8 +177,8 @@ def test_signatures_per_day_are_grouped_by_utc_day(app):
     assert len(daily.days) == 90
     assert daily.days[-1] == now.date()
     by_day = {day: (c, k) for day, c, k in zip(daily.days, daily.created, daily.confirmed)}
-    assert by_day[now.date() - timedelta(days=2)] == (2, 0)
-    assert by_day[now.date() - timedelta(days=1)] == (0, 1)
+    assert by_day[now.date() - timedelta(days=2)] == (1, 0)
+    assert by_day[now.date() - timedelta(days=1)] == (1, 1)
     assert by_day[now.date()] == (1, 1)
     assert sum(daily.created) == 3 and sum(daily.confirmed) == 2
 

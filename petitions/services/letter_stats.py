@@ -18,6 +18,7 @@ from petitions.models.audit import AuditEvent
 from petitions.models.columns import utcnow
 from petitions.models.letters import Letter, LetterStatus
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
+from petitions.services.site_time import site_date, site_zone
 
 CHART_DAYS = 90
 TOP_COUNTRIES = 15
@@ -100,37 +101,40 @@ def status_counts(letter: Letter) -> StatusCounts:
 
 def chart_period(letter: Letter, now: datetime, days: int = CHART_DAYS) -> tuple[date, date]:
     """The letter's period (from its creation or opening, to its deadline or today), cut to its
-    last ``days`` days."""
-    end = now.date()
+    last ``days`` days; days of the site's time zone."""
+    end = site_date(now)
     if letter.status != LetterStatus.DRAFT and letter.closes_at and letter.closes_at < now:
-        end = letter.closes_at.astimezone(UTC).date()
+        end = site_date(letter.closes_at)
     starts = [letter.created_at] + ([letter.opens_at] if letter.opens_at else [])
-    start = min(starts).astimezone(UTC).date()
+    start = site_date(min(starts))
     start = max(start, end - timedelta(days=days - 1))
     return min(start, end), end
 
 
-def _day(column: Any) -> Any:
-    """The UTC calendar day of a timestamp, in this database's dialect."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)  # SQLite keeps UTC text: 'YYYY-MM-DD HH:MM:SS...'
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 def _per_day(letter: Letter, column: Any, start: date, end: date) -> dict[date, int]:
-    low = datetime.combine(start, time(), UTC)
-    high = datetime.combine(end + timedelta(days=1), time(), UTC)
-    day = _day(column)
-    rows = db.session.execute(
-        select(day, func.count())
-        .where(Signature.letter_id == letter.id, column >= low, column < high)
-        .group_by(day)
-    ).all()
-    return {_as_date(found): count for found, count in rows}
+    """Counts per calendar day of the site's time zone.
+
+    PostgreSQL converts each time to the zone itself. SQLite knows no zones: it counts per UTC
+    hour and each hour goes to the zone's day it starts in (exact for zones whose offset is whole
+    hours, as Europe's are).
+    """
+    zone = site_zone()
+    low = datetime.combine(start, time(), zone)
+    high = datetime.combine(end + timedelta(days=1), time(), zone)
+    where = (Signature.letter_id == letter.id, column >= low, column < high)
+    if db.session.get_bind().dialect.name == "postgresql":
+        local_day = cast(func.timezone(zone.key, column), Date)
+        rows = db.session.execute(
+            select(local_day, func.count()).where(*where).group_by(local_day)
+        ).all()
+        return {found: count for found, count in rows}
+    hour = func.strftime("%Y-%m-%d %H", column)  # SQLite keeps UTC text: 'YYYY-MM-DD HH:MM:SS'
+    per_day: dict[date, int] = {}
+    for found, count in db.session.execute(select(hour, func.count()).where(*where).group_by(hour)):
+        moment = datetime.strptime(found, "%Y-%m-%d %H").replace(tzinfo=UTC)
+        day = moment.astimezone(zone).date()
+        per_day[day] = per_day.get(day, 0) + count
+    return per_day
 
 
 def daily_series(letter: Letter, now: datetime) -> DailySeries:
