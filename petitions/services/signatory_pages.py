@@ -70,7 +70,10 @@ def _listed(
         if db.session.get_bind().dialect.name == "postgresql":
             terms.append(name.ilike(pattern, escape="\\"))
         else:
-            terms.append(or_(func.lower(name).like(pattern, escape="\\"), name.like(f"%{word}%")))
+            exact = f"%{_escape_like(word)}%"  # lower() leaves Ç as it is: try the word as typed
+            terms.append(
+                or_(func.lower(name).like(pattern, escape="\\"), name.like(exact, escape="\\"))
+            )
     return terms
 
 
