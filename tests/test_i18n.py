@@ -78,6 +78,7 @@ def test_compiled_catalog_matches_the_po_file():
         f"/letters/{G20}",
         f"/letters/{INCLUSIVE}",
         f"/letters/{G20}/signatories?kind=individual",
+        f"/letters/{G20}/signatories?kind=organisation&q=zzz",
     ],
 )
 def test_albanian_pages_hold_no_english_ui_text(client, path):
