@@ -197,3 +197,22 @@ def test_staff_enter_dates_in_the_sites_zone_and_they_are_stored_in_utc(app, sta
     assert "Europe/Tirane" in form
     dashboard = plain(staff.get(f"/staff/letters/{G20}?lang=en").get_data(as_text=True))
     assert "Jul 1, 2031, 12:00:00" in dashboard and "UTC" not in dashboard
+
+
+# --- phones ----------------------------------------------------------------------------------
+
+
+def test_the_count_progress_and_sign_button_come_before_the_letters_text(app, client):
+    set_letter(app, count_individuals=18_000, count_organisations=53, goal=1_000)
+    page = client.get(f"/letters/{G20}?lang=en").get_data(as_text=True)
+    top = page.index('<div class="letter-top"')
+    text = page.index('id="letter-text"')
+    form = page.index('<section aria-labelledby="sign-heading" class="sign-form" id="sign">')
+    block = page[top:text]
+    assert top < text < form
+    assert "18,053 signatures so far" in plain(block)
+    assert '<progress class="top-progress" max="20000" value="18053"' in block
+    assert '<a class="button sign-button" href="#sign">Sign this letter</a>' in block
+    set_letter(app, status="closed")
+    closed = client.get(f"/letters/{G20}?lang=en").get_data(as_text=True)
+    assert 'class="letter-top"' not in closed and 'href="#sign"' not in closed
