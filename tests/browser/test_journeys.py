@@ -28,11 +28,12 @@ STAFF_PASSWORD = "a long password for the staff journey"
 
 
 def count_on(page: Any) -> int:
-    """The letter's count as the page shows it (digits only: "18,053" and "18 053" are 18053)."""
-    text = page.locator(".counts .total").first.inner_text()
-    digits = re.sub(r"\D", "", text.split()[0] if text.split() else "")
-    assert digits, f"no count in {text!r}"
-    return int(digits)
+    """The letter's count as the page shows it: the number its total starts with, in any
+    language's grouping ("18,053", "18 053" and "18.053" are all 18053)."""
+    text = page.locator(".counts .total").first.inner_text().strip()
+    number = re.match(r"\d[\d\s.,'\u00a0\u202f]*", text)
+    assert number, f"no count in {text!r}"
+    return int(re.sub(r"\D", "", number.group(0)))
 
 
 def press(page: Any, selector: str) -> None:
