@@ -76,6 +76,9 @@ def _still_mine(export_id: int, **values: object) -> None:
 
 
 def _progress(export_id: int, done: int, total: int) -> None:
+    # The render reads rows between two reports: end that reading transaction first. On SQLite a
+    # reader that then writes fails at once if another writer (the outbox) committed meanwhile.
+    db.session.commit()
     with write_intent():
         _still_mine(export_id, progress_done=done, progress_total=total)
         db.session.commit()
