@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent
+MIGRATIONS = PACKAGE / "migrations"
+
+
+def resource_folder(name: str) -> Path:
+    """Where ``templates/`` or ``static/`` is: inside the package when installed from a wheel
+    (the build maps the top-level folders in), else at the top of the checkout."""
+    packaged = PACKAGE / name
+    return packaged if packaged.is_dir() else PROJECT_ROOT / name
+
+
+def default_instance_path() -> Path:
+    """The instance folder (database, secret key) when ``PETITIONS_INSTANCE`` is not set:
+    ``instance/`` in a checkout, else ``<virtual environment>/var/petitions-instance``
+    (Flask's place for an installed package), the same from any working directory."""
+    if (PROJECT_ROOT / "templates").is_dir() and (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "instance"
+    return Path(sys.prefix) / "var" / "petitions-instance"
 
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
@@ -32,6 +50,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.web.i18n import init_i18n
     from petitions.web.input_guard import init_input_guard
     from petitions.web.log_redaction import install_redaction
+    from petitions.web.probes import init_probes
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
     from petitions.web.templating import init_templating
@@ -39,12 +58,12 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.workers.jobs import init_jobs
     from petitions.workers.outbox_delivery import init_outbox
 
-    instance_path = Path(os.environ.get("PETITIONS_INSTANCE", PROJECT_ROOT / "instance"))
+    instance_path = Path(os.environ.get("PETITIONS_INSTANCE") or default_instance_path())
     app = Flask(
         __name__,
         instance_path=str(instance_path),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(resource_folder("templates")),
+        static_folder=str(resource_folder("static")),
     )
     app.config.update(load_settings(instance_path, settings))
     install_redaction(app.logger.name)
@@ -78,4 +97,5 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     init_outbox(app)
     init_jobs(app)
     init_security_headers(app)
+    init_probes(app)
     return app

@@ -13,6 +13,7 @@ def init_cli(app: Flask) -> None:
         outbox_cli,
         staff_cli,
     )
+    from petitions.cli.doctor import doctor_command
     from petitions.cli.exports import export_command, jobs_cli
     from petitions.cli.generate import generate_command
 
@@ -25,5 +26,6 @@ def init_cli(app: Flask) -> None:
         generate_command,
         export_command,
         jobs_cli,
+        doctor_command,
     ):
         app.cli.add_command(command)
