@@ -16,6 +16,7 @@ def init_cli(app: Flask) -> None:
     from petitions.cli.doctor import doctor_command
     from petitions.cli.exports import export_command, jobs_cli
     from petitions.cli.generate import generate_command
+    from petitions.cli.schedule import jobs_run_due  # noqa: F401  (adds to the jobs group)
 
     for command in (
         demo_command,
