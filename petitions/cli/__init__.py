@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_cli(app: Flask) -> None:
+    from petitions.cli.backup import backup_command, restore_command
     from petitions.cli.commands import (
         counts_cli,
         demo_command,
@@ -28,5 +29,7 @@ def init_cli(app: Flask) -> None:
         export_command,
         jobs_cli,
         doctor_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
