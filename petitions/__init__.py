@@ -50,6 +50,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.web.i18n import init_i18n
     from petitions.web.input_guard import init_input_guard
     from petitions.web.log_redaction import install_redaction
+    from petitions.web.metrics import init_metrics
     from petitions.web.probes import init_probes
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
@@ -97,5 +98,6 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     init_outbox(app)
     init_jobs(app)
     init_security_headers(app)
+    init_metrics(app)
     init_probes(app)
     return app
