@@ -27,8 +27,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class Session:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, headers: dict[str, str] | None = None) -> None:
         self.base = base.rstrip("/")
+        self.headers = headers or {}
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
@@ -37,8 +38,9 @@ class Session:
     def request(self, path: str, data: dict[str, Any] | None = None) -> Answer:
         url = path if path.startswith("http") else self.base + path
         body = urllib.parse.urlencode(data).encode() if data is not None else None
+        outgoing = urllib.request.Request(url, data=body, headers=self.headers)
         try:
-            with self.opener.open(url, data=body, timeout=30) as answer:
+            with self.opener.open(outgoing, timeout=30) as answer:
                 return Answer(answer.status, answer.headers, answer.read().decode(), url)
         except urllib.error.HTTPError as error:
             return Answer(error.code, error.headers, error.read().decode(errors="replace"), url)
@@ -49,12 +51,12 @@ class Session:
     def post(self, path: str, data: dict[str, Any]) -> Answer:
         return self.request(path, data)
 
-    def sign(self, slug: str, **fields: Any) -> Answer:
-        page = self.get(f"/letters/{slug}")
+    def sign(self, slug: str, base: str = "", **fields: Any) -> Answer:
+        page = self.get(f"{base}/letters/{slug}")
         assert page.status == 200, page.status
         data = valid_fields(**fields)
         data["csrf_token"] = csrf_token(page.body)
-        return self.post(f"/letters/{slug}/sign", data)
+        return self.post(f"{base}/letters/{slug}/sign", data)
 
     def press_button(self, path: str) -> Answer:
         page = self.get(path)

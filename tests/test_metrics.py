@@ -13,10 +13,8 @@ def scrape(client, address="127.0.0.1") -> str:
 
 def figure(text: str, name: str) -> float:
     for line in text.splitlines():
-        if (
-            line.startswith(name + " ")
-            or (line.startswith(name + "{")
-            and line.split(" ")[0] == name)
+        if line.startswith(name + " ") or (
+            line.startswith(name + "{") and line.split(" ")[0] == name
         ):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in the metrics")
