@@ -19,6 +19,7 @@ class Answer:
     headers: Any
     body: str
     url: str
+    data: bytes = b""
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -41,7 +42,9 @@ class Session:
         outgoing = urllib.request.Request(url, data=body, headers=self.headers)
         try:
             with self.opener.open(outgoing, timeout=30) as answer:
-                return Answer(answer.status, answer.headers, answer.read().decode(), url)
+                data = answer.read()
+                text = data.decode(errors="replace")
+                return Answer(answer.status, answer.headers, text, url, data)
         except urllib.error.HTTPError as error:
             return Answer(error.code, error.headers, error.read().decode(errors="replace"), url)
 

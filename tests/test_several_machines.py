@@ -10,7 +10,17 @@ from collections import Counter
 
 import pytest
 import redis
-from conftest import G20, free_port, links_in, outbox_rows, path_of, pg_url, text_part
+from conftest import (
+    G20,
+    STAFF_PASSWORD,
+    csrf_token,
+    free_port,
+    links_in,
+    outbox_rows,
+    path_of,
+    pg_url,
+    text_part,
+)
 from http_session import Session, wait_for, wait_until_up
 
 from petitions.models.outbox import OutboxStatus
@@ -19,7 +29,7 @@ REDIS = "redis://127.0.0.1:6379/9"
 
 
 @pytest.mark.postgresql(reason="several machines share one PostgreSQL (and one Redis)")
-def test_two_instances_share_everything(app, smtp, tmp_path):
+def test_two_instances_share_everything(app, smtp, tmp_path, make_staff):
     redis.Redis.from_url(REDIS).flushdb()
     ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
@@ -34,6 +44,7 @@ def test_two_instances_share_everything(app, smtp, tmp_path):
         "JOBS_WORKER": "external",
         "TRUSTED_PROXIES": "1",  # each test signer comes from its own address
         "SIGN_RATE_LIMIT": "2 per minute",
+        "EXPORT_INLINE_ROWS": "0",  # every PDF is built by the jobs worker
     }
     flask = [sys.executable, "-m", "flask", "--app", "petitions"]
     processes = []
@@ -91,6 +102,30 @@ def test_two_instances_share_everything(app, smtp, tmp_path):
         for base in bases:  # both instances count the same, exactly
             count = Session(base).get(f"/api/v1/letters/{G20}").body.replace(" ", "")
             assert '"individuals":6' in count, count
+
+        # A delivery PDF asked for on one instance, built by the jobs worker, fetched on the other.
+        staff = Session(bases[0], {"X-Forwarded-For": "198.51.100.200"})
+        page = staff.get("/staff/login")
+        signed_in = staff.post(
+            "/staff/login",
+            {
+                "csrf_token": csrf_token(page.body),
+                "email": make_staff("admin"),
+                "password": STAFF_PASSWORD,
+                "next": "",
+            },
+        )
+        assert signed_in.status == 303, signed_in.status
+        asked = staff.get(f"/staff/letters/{G20}/export.pdf?status=counted")
+        assert asked.status == 303, asked.status
+        job = asked.headers["Location"].rstrip("/")
+
+        def downloaded():
+            answer = staff.get(bases[1] + job + "/file.pdf")
+            return answer.status == 200 and answer
+
+        pdf = wait_for(downloaded, 120, "the PDF from the other instance")
+        assert pdf.headers["Content-Type"] == "application/pdf" and pdf.data.startswith(b"%PDF")
 
         def all_sent() -> bool:
             rows = outbox_rows(app)
