@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -67,6 +68,9 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         static_folder=str(resource_folder("static")),
     )
     app.config.update(load_settings(instance_path, settings))
+    # The default SQLite file lives there; without the folder, `db upgrade` could not create it.
+    with contextlib.suppress(OSError):  # read-only elsewhere: `doctor` says what is missing
+        instance_path.mkdir(parents=True, exist_ok=True)
     install_redaction(app.logger.name)
     if not app.logger.handlers or app.logger.level == logging.NOTSET:
         app.logger.setLevel(logging.INFO)

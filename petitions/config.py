@@ -477,7 +477,11 @@ def instance_secret_key(instance_path: Path) -> str:
 
 
 def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Build the settings dictionary the app factory loads into ``app.config``."""
+    """Build the settings dictionary the app factory loads into ``app.config``.
+
+    A new setting is three lines: a typed field of :class:`Settings`, its reader in
+    ``from_environ`` (which says what it accepts) and its key in ``as_config``.
+    """
     settings = Settings.from_environ(os.environ).as_config(instance_path)
     settings.update(overrides or {})
     _check_combination(settings, instance_path)

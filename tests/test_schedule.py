@@ -113,3 +113,17 @@ def test_two_run_due_commands_at_once_run_each_task_once(app, tmp_path):
         [*command[:-1], "schedule"], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert "letters.close_expired" in listing and "closed 0 letter(s)" in listing
+
+
+def test_every_jobs_consumer_runs_the_schedule_each_minute(app):
+    """The Huey periodic task that every consumer queues once a minute runs the due tasks."""
+    from datetime import datetime
+
+    huey = app.extensions["petitions.jobs"].huey
+    (periodic,) = [t for t in huey.read_periodic(datetime.now()) if t.name == "petitions.schedule"]
+    huey.execute(periodic)
+    with app.app_context():
+        names = set(db.session.scalars(select(ScheduledRun.name)))
+        assert names == {task.name for task in TASKS}
+        rows = db.session.scalars(select(ScheduledRun)).all()
+        assert all(row.last_finished_at is not None for row in rows)
