@@ -56,6 +56,22 @@ class Outage:
             log.info("job queue: Redis reachable again")
 
 
+class QuietScheduler(logging.Filter):
+    """Huey's scheduler logs a traceback each minute it cannot queue the periodic schedule task;
+    when that is Redis being down, it is the outage already said once, not news."""
+
+    def __init__(self, outage: Outage) -> None:
+        super().__init__()
+        self.outage = outage
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, REDIS_DOWN) and str(record.msg).startswith("Error enqueueing"):
+            self.outage.down(error)
+            return False
+        return True
+
+
 class BoundedRedisStorage(RedisStorage):  # type: ignore[misc]
     def __init__(self, name: str, url: str, timeout: float, **options: Any) -> None:
         def pool(read_wait: float) -> ConnectionPool:
@@ -67,6 +83,7 @@ class BoundedRedisStorage(RedisStorage):  # type: ignore[misc]
         # BRPOP answers after read_timeout when the queue is empty: its socket waits longer.
         self._reader = Redis(connection_pool=pool(self.read_timeout + timeout))
         self.outage = Outage()
+        logging.getLogger("huey.consumer.Scheduler").addFilter(QuietScheduler(self.outage))
 
     def dequeue(self) -> bytes | None:
         try:
