@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent
+MIGRATIONS = PACKAGE / "migrations"
+
+
+def resource_folder(name: str) -> Path:
+    """Where ``templates/`` or ``static/`` is: inside the package when installed from a wheel
+    (the build maps the top-level folders in), else at the top of the checkout."""
+    packaged = PACKAGE / name
+    return packaged if packaged.is_dir() else PROJECT_ROOT / name
+
+
+def default_instance_path() -> Path:
+    """The instance folder (database, secret key) when ``PETITIONS_INSTANCE`` is not set:
+    ``instance/`` in a checkout, else ``<virtual environment>/var/petitions-instance``
+    (Flask's place for an installed package), the same from any working directory."""
+    if (PROJECT_ROOT / "templates").is_dir() and (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "instance"
+    return Path(sys.prefix) / "var" / "petitions-instance"
 
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
@@ -32,6 +51,8 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.web.i18n import init_i18n
     from petitions.web.input_guard import init_input_guard
     from petitions.web.log_redaction import install_redaction
+    from petitions.web.metrics import init_metrics
+    from petitions.web.probes import init_probes
     from petitions.web.rate_limits import init_rate_limits
     from petitions.web.security_headers import init_security_headers
     from petitions.web.site_identity import init_site_identity
@@ -40,14 +61,17 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.workers.jobs import init_jobs
     from petitions.workers.outbox_delivery import init_outbox
 
-    instance_path = Path(os.environ.get("PETITIONS_INSTANCE", PROJECT_ROOT / "instance"))
+    instance_path = Path(os.environ.get("PETITIONS_INSTANCE") or default_instance_path())
     app = Flask(
         __name__,
         instance_path=str(instance_path),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(resource_folder("templates")),
+        static_folder=str(resource_folder("static")),
     )
     app.config.update(load_settings(instance_path, settings))
+    # The default SQLite file lives there; without the folder, `db upgrade` could not create it.
+    with contextlib.suppress(OSError):  # read-only elsewhere: `doctor` says what is missing
+        instance_path.mkdir(parents=True, exist_ok=True)
     install_redaction(app.logger.name)
     if not app.logger.handlers or app.logger.level == logging.NOTSET:
         app.logger.setLevel(logging.INFO)
@@ -80,4 +104,6 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     init_outbox(app)
     init_jobs(app)
     init_security_headers(app)
+    init_metrics(app)
+    init_probes(app)
     return app

@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_cli(app: Flask) -> None:
+    from petitions.cli.backup import backup_command, restore_command
     from petitions.cli.commands import (
         counts_cli,
         demo_command,
@@ -13,8 +14,10 @@ def init_cli(app: Flask) -> None:
         outbox_cli,
         staff_cli,
     )
+    from petitions.cli.doctor import doctor_command
     from petitions.cli.exports import export_command, jobs_cli
     from petitions.cli.generate import generate_command
+    from petitions.cli.schedule import jobs_run_due  # noqa: F401  (adds to the jobs group)
 
     for command in (
         demo_command,
@@ -25,5 +28,8 @@ def init_cli(app: Flask) -> None:
         generate_command,
         export_command,
         jobs_cli,
+        doctor_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)

@@ -9,6 +9,7 @@ from petitions.models import (  # noqa: F401
     exports,
     letters,
     outbox,
+    schedule,
     signature_changes,
     signatures,
     staff,

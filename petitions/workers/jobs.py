@@ -13,6 +13,9 @@ that never queues a job, or a CSV export of a million rows, does not carry it (1
 Redis, every wait for it is bounded and an outage is logged once, not at every poll
 (:mod:`petitions.workers.redis_queue`).
 
+The consumers also run the schedule (:mod:`petitions.workers.schedule`): closing expired letters,
+the nightly recount and what else is registered there, once across all workers.
+
 The tasks themselves are idempotent (see :func:`petitions.workers.pdf_builder.build_pdf`),
 so a task that runs twice after a crash does no harm.
 """
@@ -76,9 +79,10 @@ class Jobs:
 
 
 def _make_queue(app: Flask) -> tuple[Any, Any]:
-    from huey import Huey, MemoryHuey, SqliteHuey
+    from huey import Huey, MemoryHuey, SqliteHuey, crontab
 
     from petitions.workers.pdf_builder import build_pdf
+    from petitions.workers.schedule import run_due_tasks
 
     if app.config["JOBS_IMMEDIATE"]:
         huey = MemoryHuey("petitions", immediate=True)
@@ -94,6 +98,12 @@ def _make_queue(app: Flask) -> tuple[Any, Any]:
     else:
         os.makedirs(app.instance_path, exist_ok=True)
         huey = SqliteHuey("petitions", filename=os.path.join(app.instance_path, "jobs.sqlite3"))
+
+    @huey.periodic_task(crontab(minute="*"), name="petitions.schedule")  # type: ignore[untyped-decorator]
+    def schedule_task() -> None:
+        # Every consumer queues this each minute; the database lets one run each due task.
+        with app.app_context():
+            run_due_tasks()
 
     @huey.task(name="petitions.build_pdf")  # type: ignore[untyped-decorator]  # Huey is untyped
     def build_pdf_task(export_id: int) -> None:

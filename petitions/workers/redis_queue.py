@@ -56,6 +56,19 @@ class Outage:
             log.info("job queue: Redis reachable again")
 
 
+class QuietScheduler(logging.Filter):
+    """Huey's scheduler logs a traceback each minute it cannot queue the periodic schedule task;
+    when that is Redis being down, the same consumer's reads of the queue have said so once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        scheduling = str(record.msg).startswith("Error enqueueing")
+        return not (scheduling and isinstance(error, REDIS_DOWN))
+
+
+QUIET_SCHEDULER = QuietScheduler()
+
+
 class BoundedRedisStorage(RedisStorage):  # type: ignore[misc]
     def __init__(self, name: str, url: str, timeout: float, **options: Any) -> None:
         def pool(read_wait: float) -> ConnectionPool:
@@ -67,6 +80,7 @@ class BoundedRedisStorage(RedisStorage):  # type: ignore[misc]
         # BRPOP answers after read_timeout when the queue is empty: its socket waits longer.
         self._reader = Redis(connection_pool=pool(self.read_timeout + timeout))
         self.outage = Outage()
+        logging.getLogger("huey.consumer.Scheduler").addFilter(QUIET_SCHEDULER)  # added once
 
     def dequeue(self) -> bytes | None:
         try:
