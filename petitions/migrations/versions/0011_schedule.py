@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0011_schedule"
-down_revision = "0005_signature_changes"
+down_revision = "0010_site_goals"
 branch_labels = None
 depends_on = None
 
