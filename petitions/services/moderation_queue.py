@@ -241,9 +241,7 @@ def _ordered(statement: Select[Any], sort: str, after: tuple[Any, int] | None) -
         if after is not None:
             (after_waits, after_time), after_id = after
             later = tuple_(Signature.created_at, Signature.id) < (after_time, after_id)
-            statement = statement.where(
-                or_(waits > after_waits, and_(waits == after_waits, later))
-            )
+            statement = statement.where(or_(waits > after_waits, and_(waits == after_waits, later)))
         return statement.order_by(waits, Signature.created_at.desc(), Signature.id.desc())
     column, ascending = _sort_key(sort)
     if after is not None:
@@ -294,7 +292,7 @@ def first_matching(
 
 
 def selected_signatures(user: StaffUser, ids: list[int], limit: int = 200) -> list[Signature]:
-    """The chosen signatures ``user`` may act on, newest first (the confirmation page lists them)."""
+    """The chosen signatures ``user`` may act on, newest first (a confirmation page lists them)."""
     statement = select(Signature).where(Signature.id.in_(sorted(set(ids))[:limit]))
     scope = letter_scope(user, Permission.MODERATE)
     if scope is not None:

@@ -20,6 +20,7 @@ from petitions.services.access import Permission, may
 from petitions.services.letter_editing import LetterEditError
 from petitions.services.letter_status import StatusAction
 from petitions.services.svg_chart import Series, line_chart
+from petitions.staff import audit_sentences
 from petitions.staff.gate import current_staff, require
 from petitions.staff.letter_forms import LetterForm, StatusForm, letter_form, letter_form_data
 from petitions.web.unit_of_work import refused
@@ -150,6 +151,7 @@ def dashboard(slug: str) -> ResponseReturnValue:
         "staff/letters/dashboard.html",
         letter=letter,
         figures=figures,
+        sentences=audit_sentences.sentences(figures.events),
         chart=_chart(figures.daily),
     )
 
