@@ -108,8 +108,8 @@ def staff_pages(ids: list[int]) -> list[str]:
 # Which elements reach past the viewport (to find what to fix when the test fails).
 WIDEST = """[...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-  .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)
-    + ' ' + (e.id || e.getAttribute('for') || ''))"""
+  .slice(0, 8).map(e => e.tagName + '.' + e.className + ' '
+    + Math.round(e.getBoundingClientRect().right) + ' ' + (e.id || e.getAttribute('for') || ''))"""
 
 
 def _shot(page: Any, name: str) -> None:
