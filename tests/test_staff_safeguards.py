@@ -360,3 +360,35 @@ def test_the_pdf_ready_email_speaks_the_askers_language_and_links_to_their_host(
     # The test client's host is localhost: the link follows it (a worker alone would not know).
     expected = (public_url or "http://localhost") + job_path
     assert expected in ready.text_body and f'href="{expected}"' in ready.html_body
+
+
+def test_the_new_staff_pages_speak_albanian(app, staff_client):
+    from test_i18n_coverage import _assert_albanian
+
+    from petitions.models.staff import ModerationReason
+
+    with app.app_context():  # reasons are the staff's own words: Albanian ones here
+        db.session.add(ModerationReason(text="Nënshkrim i dyfishtë", position=0))
+        db.session.commit()
+    ids = [add_signature(app, status="awaiting_approval"), add_signature(app)]
+    staff = staff_client("admin")
+    staff.get("/staff/?lang=sq")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', staff.get("/staff/moderation").text)
+    staff.post(
+        "/staff/signatures/moderate",
+        data={"csrf_token": token.group(1), "signature": ids[1], "action": "reject",
+              "reason": "Nënshkrim i dyfishtë"},
+    )  # fmt: skip
+    for path in (
+        "/staff/",
+        f"/staff/letters/{G20}",
+        f"/staff/letters/{G20}/status?action=close",
+        "/staff/moderation",
+        f"/staff/moderation/selected?signature={ids[0]}&signature={ids[1]}&action=hide",
+        "/staff/audit",
+    ):
+        answer = staff.get(path)
+        assert answer.status_code == 200, path
+        # The raw record is stored data (codes such as "rejected"), shown as it is, not prose.
+        page = re.sub(r'<details class="raw-record">.*?</details>', "", answer.text, flags=re.S)
+        _assert_albanian(page)
