@@ -77,9 +77,23 @@ def wide_data(app: Flask, make_staff: Any) -> dict[str, Any]:
     ]
     admin = make_staff("admin", email="administrator.of.the.coalition@staff.example.org")
     with app.app_context():
+        from sqlalchemy import select
+
+        from petitions.models.letters import Letter
+        from petitions.models.staff import StaffUser
+        from petitions.services import letter_status, moderation
+
+        user = db.session.scalars(select(StaffUser).where(StaffUser.email == admin)).one()
+        inclusive = db.session.scalars(select(Letter).where(Letter.slug == INCLUSIVE)).one()
         audit.record(
-            "letter.edited", letter_id=1, details={"fields": ["goal", "closes_at", "addressees"]}
+            "letter.edited",
+            obj=inclusive,
+            letter_id=inclusive.id,
+            actor=user,
+            details={"fields": ["goal", "closes_at", "addressees"]},
         )
+        moderation.moderate([ids[1]], moderation.ModerationAction.REJECT, "Duplicate", user)
+        letter_status.change_status(inclusive, letter_status.StatusAction.CLOSE)
         db.session.commit()
     return {"ids": ids, "admin": admin}
 
