@@ -76,13 +76,14 @@ def test_the_trail_shows_who_did_what_from_where(app, make_staff):
     failed = row_of(page, last_event(app, "login.failed").id)
     assert "Sign-in failed" in failed
     assert "<dt>reason</dt><dd>credentials</dd>" in failed
-    assert "<td>—</td>" in failed  # no actor, but a request from somewhere
+    # No actor, but a request from somewhere; the sentence says what happened.
+    assert "A sign-in failed: unknown email or wrong password." in failed
+    assert "<dt>Done by</dt><dd>—</dd>" in failed
 
     system = row_of(page, last_event(app, "letter.edited").id)
-    assert "system" in system
-    assert "letter.edited" in system  # no label: the action as recorded
-    assert f"<td>{G20}</td>" in system
-    assert "goal, closes_at" in system
+    assert re.search(r"The system edited “[^”]+” \(goal, closes_at\)\.", system)
+    assert "letter.edited" in system  # the raw record keeps the action as recorded
+    assert f"<dt>Letter</dt><dd>{G20}</dd>" in system
 
     ids = shown_ids(page)
     assert ids == sorted(ids, reverse=True)

@@ -101,6 +101,7 @@ def moderate(
 ) -> Any:
     follow = extra.pop("follow_redirects", False)
     data: dict[str, Any] = {"csrf_token": staff_token(client), "action": action, "signature": ids}
+    data["confirmed"] = "1"  # as the confirmation page's button sends it
     if reason:
         data["reason"] = reason
     data.update(extra)

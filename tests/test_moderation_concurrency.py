@@ -51,7 +51,8 @@ def _at_once(jobs: list[tuple[FlaskClient, dict[str, Any]]]) -> list[int]:
 
 
 def _form(client: FlaskClient, ids: list[int], action: str, reason: str = "") -> dict[str, Any]:
-    return {"csrf_token": staff_token(client), "action": action, "signature": ids, "reason": reason}
+    return {"csrf_token": staff_token(client), "action": action, "signature": ids, "reason": reason,
+            "confirmed": "1"}  # fmt: skip
 
 
 @pytest.fixture
@@ -222,7 +223,8 @@ def test_two_restores_across_two_letters_do_not_deadlock(app, staff_client, monk
 
     def go(job: tuple[FlaskClient, list[int]]) -> int:
         moderator, ids = job
-        data = {"csrf_token": staff_token(moderator), "action": "restore", "signature": ids}
+        data = {"csrf_token": staff_token(moderator), "action": "restore", "signature": ids,
+                "confirmed": "1"}  # fmt: skip
         return moderator.post("/staff/signatures/moderate", data=data).status_code
 
     jobs = [(first, [a_hidden, b_rejected]), (second, [a_rejected, b_hidden])]

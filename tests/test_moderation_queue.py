@@ -327,7 +327,7 @@ def test_bulk_preview_then_confirm(app, client, moderator):
     assert bulk.details["filters"] == {
         "letter_id": letter_id(app),
         "q": "@spam.example",
-        "sort": "newest",
+        "sort": "decision",
     }
     assert len(events(app, "signature.reject")) == 30
     assert no_drift(app)

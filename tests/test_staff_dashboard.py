@@ -134,10 +134,10 @@ def test_staff_actions_show_in_the_recent_activity(app, staff_client):
     page = staff.get(f"/staff/letters/{G20}").get_data(as_text=True)
     assert "No staff actions yet." in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    staff.post(f"/staff/letters/{G20}/status", data={"csrf_token": token, "action": "close"})
+    closing = {"csrf_token": token, "action": "close", "confirmed": "1"}
+    staff.post(f"/staff/letters/{G20}/status", data=closing)
     page = staff.get(f"/staff/letters/{G20}").get_data(as_text=True)
-    assert "Letter status changed" in page
-    assert "from: open" in page and "to: closed" in page
+    assert re.search(r"Administrator admin\d+@staff\.example\.org closed “[^”]+”\.", page)
 
 
 def test_moderators_see_every_dashboard(staff_client):

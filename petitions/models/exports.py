@@ -91,6 +91,10 @@ class PdfExport(Base):
     file_size: Mapped[int] = mapped_column(Integer, default=0)
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(String(300), default="")
+    # The "ready" email speaks the asker's language and links to the site as they reached it
+    # (``scheme://host``; empty: PUBLIC_URL or the default, as any emailed link).
+    notify_language: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    notify_base_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     letter: Mapped[Letter] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(

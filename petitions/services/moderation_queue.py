@@ -16,11 +16,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, tuple_
 
 from petitions.extensions import db
 from petitions.models.letters import Letter
-from petitions.models.signatures import Signature, SignatureKind
+from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.models.staff import ModerationReason, StaffUser
 from petitions.services.access import Permission, letter_scope, letters_for
 
@@ -29,6 +29,7 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 class Sort(enum.StrEnum):
+    DECISION = "decision"  # awaiting approval first, then newest: what needs a moderator
     NEWEST = "newest"
     OLDEST = "oldest"
     NAME = "name"
@@ -53,7 +54,7 @@ class QueueFilter:
     hidden: str = YesNo.ANY
     verified: str = YesNo.ANY  # organisations only
     q: str = ""
-    sort: str = Sort.NEWEST
+    sort: str = Sort.DECISION
 
     def audit_details(self) -> dict[str, Any]:
         """The filter as the audit trail keeps it: set fields only, and no signer's address.
@@ -187,8 +188,16 @@ def _sort_key(sort: str) -> tuple[Any, bool]:
     return Signature.created_at, sort == Sort.OLDEST
 
 
+def _waits() -> ColumnElement[int]:
+    """0 for a signature awaiting approval, 1 for any other: the decision order's first key."""
+    return case((Signature.status == SignatureStatus.AWAITING_APPROVAL, 0), else_=1)
+
+
 def encode_cursor(signature: Signature, sort: str) -> str:
     value = signature.name if sort == Sort.NAME else signature.created_at.isoformat()
+    if sort == Sort.DECISION:
+        waits = 0 if signature.status == SignatureStatus.AWAITING_APPROVAL else 1
+        value = f"{waits}|{value}"
     raw = json.dumps([value, signature.id], ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -198,6 +207,7 @@ def decode_cursor(cursor: str | None, sort: str) -> tuple[Any, int] | None:
 
     Malformed includes what the database would refuse: a name holding NUL (PostgreSQL) or a lone
     surrogate (no UTF-8 for it), a time that leaves the calendar once moved to UTC.
+    The decision order's value is ``(waits, time)``.
     """
     if not cursor or len(cursor) > 1000:
         return None
@@ -210,13 +220,29 @@ def decode_cursor(cursor: str | None, sort: str) -> tuple[Any, int] | None:
         value.encode()  # a lone surrogate raises UnicodeEncodeError
         if sort == Sort.NAME:
             return value, ident
+        waits = None
+        if sort == Sort.DECISION:
+            head, _, value = value.partition("|")
+            if head not in ("0", "1"):
+                return None
+            waits = int(head)
         stamp = datetime.fromisoformat(value)
-        return (stamp.astimezone(UTC), ident) if stamp.tzinfo is not None else None
+        if stamp.tzinfo is None:
+            return None
+        stamp = stamp.astimezone(UTC)
+        return ((waits, stamp), ident) if waits is not None else (stamp, ident)
     except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError):
         return None
 
 
 def _ordered(statement: Select[Any], sort: str, after: tuple[Any, int] | None) -> Select[Any]:
+    if sort == Sort.DECISION:
+        waits = _waits()
+        if after is not None:
+            (after_waits, after_time), after_id = after
+            later = tuple_(Signature.created_at, Signature.id) < (after_time, after_id)
+            statement = statement.where(or_(waits > after_waits, and_(waits == after_waits, later)))
+        return statement.order_by(waits, Signature.created_at.desc(), Signature.id.desc())
     column, ascending = _sort_key(sort)
     if after is not None:
         key = tuple_(column, Signature.id)
@@ -224,6 +250,21 @@ def _ordered(statement: Select[Any], sort: str, after: tuple[Any, int] | None) -
     if ascending:
         return statement.order_by(column.asc(), Signature.id.asc())
     return statement.order_by(column.desc(), Signature.id.desc())
+
+
+def waiting_by_letter(letter_ids: list[int]) -> dict[int, int]:
+    """How many signatures await approval on each of these letters (the staff home shows it)."""
+    if not letter_ids:
+        return {}
+    rows = db.session.execute(
+        select(Signature.letter_id, func.count())
+        .where(
+            Signature.letter_id.in_(letter_ids),
+            Signature.status == SignatureStatus.AWAITING_APPROVAL,
+        )
+        .group_by(Signature.letter_id)
+    )
+    return {letter_id: count for letter_id, count in rows}
 
 
 def queue_page(
@@ -248,6 +289,17 @@ def first_matching(
     clauses = matching_clauses(user, permission, filters)
     statement = _ordered(select(Signature).where(*clauses), filters.sort, None).limit(size)
     return list(db.session.scalars(statement))
+
+
+def selected_signatures(user: StaffUser, ids: list[int], limit: int = 200) -> list[Signature]:
+    """The chosen signatures ``user`` may act on, newest first (a confirmation page lists them)."""
+    statement = select(Signature).where(Signature.id.in_(sorted(set(ids))[:limit]))
+    scope = letter_scope(user, Permission.MODERATE)
+    if scope is not None:
+        statement = statement.where(Signature.letter_id.in_(scope))
+    return list(
+        db.session.scalars(statement.order_by(Signature.created_at.desc(), Signature.id.desc()))
+    )
 
 
 # --- what a row shows -----------------------------------------------------------------------

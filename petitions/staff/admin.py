@@ -26,6 +26,7 @@ from petitions.services import moderation_reasons, staff_accounts
 from petitions.services.access import Permission, may
 from petitions.services.moderation_reasons import Direction, ReasonError
 from petitions.services.staff_accounts import StaffError
+from petitions.staff import audit_sentences
 from petitions.staff.admin_forms import (
     ROLE_LABELS,
     ActionForm,
@@ -340,6 +341,7 @@ def audit() -> ResponseReturnValue:
         older=older,
         newest=url_for(".audit", **form.query_args()) if before else None,
         letter_slugs={letter.id: letter.slug for letter in letters},
+        sentences=audit_sentences.sentences(events),
         action_label=audit_trail.action_label,
         object_label=audit_trail.object_label,
     )

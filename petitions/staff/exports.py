@@ -52,7 +52,8 @@ from petitions.services.exports.signatory_rows import (
 from petitions.services.exports.tabular import content_disposition, csv_chunks, write_xlsx
 from petitions.staff.export_forms import FORMAT_NAMES, DeliveryForm, ExportForm, export_form
 from petitions.staff.gate import current_staff, require
-from petitions.web.links import external_url
+from petitions.web.i18n import current_language
+from petitions.web.links import external_url, link_base
 from petitions.workers import pdf_builder
 
 bp = Blueprint("exports", __name__, url_prefix="/letters")
@@ -203,6 +204,8 @@ def pdf_file(slug: str) -> ResponseReturnValue:
             form.pdf_options(),
             current_staff(),
             lambda code: external_url("verification.show", code=code),
+            notify_language=current_language(),
+            notify_base_url=link_base(),
         )
     export_id = export.id
     inline = export.progress_total <= current_app.config["EXPORT_INLINE_ROWS"]

@@ -411,4 +411,7 @@ def _addressee_lines(letter: Letter, language: str) -> str:
 
 
 class StatusForm(TranslatedForm):
+    """A status change; ``confirmed`` comes only from the confirmation page's button."""
+
     action = StringField(validators=[AnyOf([action.value for action in StatusAction])])
+    confirmed = StringField()

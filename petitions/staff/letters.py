@@ -20,6 +20,7 @@ from petitions.services.access import Permission, may
 from petitions.services.letter_editing import LetterEditError
 from petitions.services.letter_status import StatusAction
 from petitions.services.svg_chart import Series, line_chart
+from petitions.staff import audit_sentences
 from petitions.staff.gate import current_staff, require
 from petitions.staff.letter_forms import LetterForm, StatusForm, letter_form, letter_form_data
 from petitions.web.unit_of_work import refused
@@ -108,12 +109,30 @@ def edit(slug: str) -> ResponseReturnValue:
     return _render_form(form, letter, status=400 if request.method == "POST" else 200)
 
 
+@bp.get("/<slug>/status")
+def confirm_status(slug: str) -> ResponseReturnValue:
+    """Say what publishing, closing or reopening will do; its one button posts the change."""
+    letter = _letter(slug, Permission.EDIT_LETTER)
+    try:
+        action = StatusAction(request.args.get("action", ""))
+    except ValueError:
+        abort(404)
+    start, _end, refusal = letter_status.TRANSITIONS[action]
+    if letter.status != start:
+        flash(str(refusal), "error")
+        return redirect(url_for(".dashboard", slug=slug), 303)
+    return render_template("staff/letters/confirm_status.html", letter=letter, action=action.value)
+
+
 @bp.post("/<slug>/status")
 def status(slug: str) -> ResponseReturnValue:
     letter = _letter(slug, Permission.EDIT_LETTER)
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
+    if form.confirmed.data != "1":
+        # Not from the confirmation page: nothing changes until someone has read what will.
+        return redirect(url_for(".confirm_status", slug=slug, action=form.action.data), 303)
     try:
         new_status = letter_status.change_status(letter, StatusAction(form.action.data))
     except LetterEditError as error:
@@ -132,6 +151,7 @@ def dashboard(slug: str) -> ResponseReturnValue:
         "staff/letters/dashboard.html",
         letter=letter,
         figures=figures,
+        sentences=audit_sentences.sentences(figures.events),
         chart=_chart(figures.daily),
     )
 

@@ -22,6 +22,7 @@ from petitions.services.moderation_queue import (
     active_reasons,
     likely_match,
     queue_page,
+    selected_signatures,
     visible_letters,
 )
 from petitions.services.signals import letter_signals
@@ -118,10 +119,41 @@ def _act(form: Any, change: Callable[[], moderation.ModerationSummary]) -> Respo
     return redirect(back, 303)
 
 
+CONFIRM_ARGS = ("action", "reason", "reason_other", "next")
+
+
+@bp.get("/moderation/selected")
+def confirm_selected() -> ResponseReturnValue:
+    """What an action on several selected signatures will do; its one button posts it."""
+    user = _require_moderate()
+    form = ModerateForm(formdata=request.args, meta={"csrf": False})
+    form.reason.choices = reason_choices(active_reasons())
+    back = _back(form.next.data)
+    if not form.validate():
+        flash(_first_error(form), "error")
+        return redirect(back, 303)
+    action = ModerationAction(form.action.data)
+    try:
+        reason = moderation.checked_reason(action, form.reason_text())
+    except ModerationError as error:
+        flash(str(error), "error")
+        return redirect(back, 303)
+    rows = selected_signatures(user, form.signature.data or [])
+    return render_template(
+        "staff/moderation/confirm_selected.html", form=form, rows=rows, action=action,
+        reason=reason, back=back, letter=None, with_actions=False, **_labels(),
+    )  # fmt: skip
+
+
 @bp.post("/signatures/moderate")
 def moderate() -> ResponseReturnValue:
     user = _require_moderate()
     form = ModerateForm()
+    ids = form.signature.data or []
+    if len(set(ids)) > 1 and form.confirmed.data != "1" and form.validate():
+        # Several signatures at once go through the confirmation page first: nothing changes.
+        args = {name: form[name].data for name in CONFIRM_ARGS if form[name].data}
+        return redirect(url_for(".confirm_selected", signature=ids, **args), 303)
     return _act(
         form,
         lambda: moderation.moderate(

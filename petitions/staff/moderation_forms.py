@@ -120,11 +120,12 @@ class QueueFilterForm(TranslatedForm):
     sort = SelectField(
         _l("Order"),
         choices=[
+            SelectChoice(Sort.DECISION.value, _l("Awaiting approval first, then newest")),
             SelectChoice(Sort.NEWEST.value, _l("Newest first")),
             SelectChoice(Sort.OLDEST.value, _l("Oldest first")),
             SelectChoice(Sort.NAME.value, _l("By name")),
         ],
-        default=Sort.NEWEST.value,
+        default=Sort.DECISION.value,
     )
 
     def set_letters(self, letters: list[Letter], language: str) -> None:
@@ -145,7 +146,7 @@ class QueueFilterForm(TranslatedForm):
             hidden=self.hidden.data or "",
             verified=self.verified.data or "",
             q=(self.q.data or "").strip(),
-            sort=self.sort.data or Sort.NEWEST.value,
+            sort=self.sort.data or Sort.DECISION.value,
         )
 
     def args(self) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class QueueFilterForm(TranslatedForm):
         found: dict[str, str] = {}
         for name in FILTER_FIELDS:
             value: Any = self[name].data
-            if value in (None, "") or (name == "sort" and value == Sort.NEWEST):
+            if value in (None, "") or (name == "sort" and value == Sort.DECISION):
                 continue
             found[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return found
@@ -194,6 +195,8 @@ class ModerateForm(_ReasonMixin, TranslatedForm):
     )
     signature = IdListField()
     next = HiddenField()
+    # Set by the confirmation page's button; several signatures at once need it.
+    confirmed = HiddenField()
 
 
 class VerifyForm(TranslatedForm):

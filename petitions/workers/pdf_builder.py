@@ -28,7 +28,7 @@ from petitions.services.exports.digest import LIST_FILE_DESCRIPTION, LIST_FILE_M
 from petitions.services.exports.pdf_jobs import CHUNK_BYTES
 from petitions.services.exports.pdf_model import Attachment
 from petitions.services.outbox import queue_email
-from petitions.web.links import external_url
+from petitions.web.links import link_base, url_on
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,8 @@ def _build(export_id: int, notify: bool) -> None:
     options = PdfOptions.from_json(export.options)
     requester = export.requested_by_id if notify else None
     slug = letter.slug
+    language = export.notify_language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    base_url = export.notify_base_url
     # The digested list goes to a temporary file (gone when closed, even after a crash), not
     # memory: the PDF carries it as ``signatories.jsonl`` for anyone to recompute the digest.
     with tempfile.TemporaryFile() as listing, tempfile.TemporaryFile() as spool:
@@ -146,7 +148,15 @@ def _build(export_id: int, notify: bool) -> None:
         _store(
             export_id,
             spool,
-            _ReadyNotice(requester, slug, front.title, front.language, pages, plan.total),
+            _ReadyNotice(
+                requester,
+                slug,
+                front.title,
+                language,
+                base_url,
+                pages,
+                plan.total,
+            ),
             status=ExportStatus.READY,
             finished_at=utcnow(),
             count_organisations=len(plan.organisation_ids),
@@ -182,7 +192,8 @@ class _ReadyNotice:
     staff_id: int | None
     slug: str
     title: str
-    language: str
+    language: str  # the asker's, not the letter's
+    base_url: str  # the site as the asker reached it; empty: PUBLIC_URL or the default
     pages: int
     rows: int
 
@@ -204,7 +215,12 @@ def _notify(export_id: int, notice: _ReadyNotice) -> None:
             "title": notice.title,
             "pages": notice.pages,
             "rows": notice.rows,
-            "link": external_url("staff.exports.job", slug=notice.slug, export_id=export_id),
+            "link": url_on(
+                notice.base_url or link_base(),
+                "staff.exports.job",
+                slug=notice.slug,
+                export_id=export_id,
+            ),
         },
     )
 

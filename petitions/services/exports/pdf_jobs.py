@@ -58,8 +58,15 @@ def request_pdf(
     options: PdfOptions,
     requested_by: StaffUser | None,
     verify_url_for: Callable[[str], str],
+    *,
+    notify_language: str = "",
+    notify_base_url: str = "",
 ) -> tuple[PdfExport, bool]:
-    """Find the job already making this PDF, or queue a new one. Returns (export, is_new)."""
+    """Find the job already making this PDF, or queue a new one. Returns (export, is_new).
+
+    ``notify_language`` and ``notify_base_url``: the language and site address (``scheme://host``)
+    of the "ready" email to ``requested_by``, kept with the job that sends it later.
+    """
     key = options.key()
     existing = active_export(letter, key)
     if existing is not None and not _stalled(existing):
@@ -92,6 +99,8 @@ def request_pdf(
         verify_url=verify_url_for(code),
         status=ExportStatus.QUEUED,
         progress_total=organisations + individuals,
+        notify_language=notify_language,
+        notify_base_url=notify_base_url,
     )
     try:
         with db.session.begin_nested():
