@@ -46,7 +46,7 @@ def share_links(url: str, title: str) -> list[ShareLink]:
     u, t = quote(url, safe=""), quote(title, safe="")
     both = quote(f"{title} {url}", safe="")
     return [
-        ShareLink("email", str(_l("Email")), f"mailto:?subject={t}&body={both}"),
+        ShareLink("email", str(_l("Send by email")), f"mailto:?subject={t}&body={both}"),
         ShareLink("whatsapp", "WhatsApp", f"https://wa.me/?text={both}"),
         ShareLink("telegram", "Telegram", f"https://t.me/share/url?url={u}&text={t}"),
         ShareLink("facebook", "Facebook", f"https://www.facebook.com/sharer/sharer.php?u={u}"),
