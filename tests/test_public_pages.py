@@ -309,7 +309,8 @@ def test_letter_falls_back_to_its_main_language(app, client, main_language, aske
     assert answer.status_code == 200
     assert page_language(answer) == asked  # the page speaks the visitor's language …
     html = answer.get_data(as_text=True)
-    assert f'<article class="letter" lang="{main_language}" dir="ltr">' in html  # … the text its own
+    # … the text its own
+    assert f'<article class="letter" lang="{main_language}" dir="ltr">' in html
     assert f"<h1>{escape(title)}</h1>" in html
     assert f"Body of {escape(title)}, written only in {main_language}." in html
     assert f"Publisher of {escape(title)}" in html
