@@ -7,6 +7,7 @@ import re
 import shutil
 import struct
 import subprocess
+import unicodedata
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import G20, INCLUSIVE, csrf_token, links_in, outbox_rows, path_of, press_button, sign
 from sqlalchemy import select
+from test_moderation import add_signatures, signature_row
 
 from petitions.extensions import db
 from petitions.models.letters import Letter
@@ -338,3 +340,26 @@ def test_poster_pdf_has_title_count_and_the_address(
         headers={"If-None-Match": answer.headers["ETag"]},
     )
     assert again.status_code == 304
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler's pdftotext")
+def test_the_delivery_pdf_prints_the_arabic_text_beside_the_english(app, staff_client, tmp_path):
+    add_signatures(app, [signature_row(app, G20, name="Ana Hoxha", email="a@example.org")])
+    staff = staff_client("organiser", letters=(G20,))
+    form = staff.get(f"/staff/letters/{G20}/export").get_data(as_text=True)
+    assert '<option value="ar">Arabic</option>' in form
+    answer = staff.get(
+        f"/staff/letters/{G20}/export.pdf?status=counted&language=en&second_language=ar"
+        "&layout=side_by_side"
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    path = tmp_path / "delivery.pdf"
+    path.write_bytes(answer.get_data())
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    assert "Open letter to the G20" in " ".join(text.split())
+    assert "Ana Hoxha" in text
+    # Arabic comes out of pdftotext in presentation forms: fold them before comparing.
+    folded = unicodedata.normalize("NFKC", text)
+    assert "مجموعة" in folded or "مجموعة"[::-1] in folded
