@@ -362,3 +362,16 @@ def test_the_delivery_pdf_prints_the_arabic_text_beside_the_english(app, staff_c
     # Arabic comes out of pdftotext in presentation forms: fold them before comparing.
     folded = unicodedata.normalize("NFKC", text)
     assert "مجموعة" in folded or "مجموعة"[::-1] in folded
+
+
+def test_demo_letters_loaded_before_gain_the_new_languages(app, runner):
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        assert letter is not None
+        letter.texts = [t for t in letter.texts if t.language in ("en", "sq")]
+        db.session.commit()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == G20))
+        assert letter is not None
+        assert letter.languages == ["en", "ar", "fr", "sq"]
