@@ -129,7 +129,10 @@ def test_demo_command_is_idempotent(app, runner):
         assert [x.slug for x in letters] == [G20, INCLUSIVE]
         for letter in letters:
             assert letter.is_demo and letter.moderation == "none" and letter.is_open()
-            assert set(letter.languages) == {"en", "sq"}
+        assert {x.slug: set(x.languages) for x in letters} == {
+            G20: {"en", "sq", "fr", "ar"},  # with two unofficial translations
+            INCLUSIVE: {"en", "sq"},
+        }
 
 
 def test_a_newcomer_gets_a_working_site_from_the_commands(tmp_path):

@@ -14,6 +14,7 @@ from petitions.models.letters import Letter
 from petitions.models.signatures import SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
+from petitions.public.sharing import requested_text
 from petitions.services import deliveries, signatory_pages, signature_links, signing
 from petitions.services import letters as letter_service
 from petitions.services.tokens import (
@@ -51,16 +52,16 @@ def _render_letter(letter: Letter, form: SignatureForm, status: int = 200) -> Re
 
 
 def _letter_html(letter: Letter, form: SignatureForm) -> str:
-    language = current_language()
     recent = {
         kind: letter_service.public_signatories(letter, kind, RECENT_SIGNATORIES).signatures
         for kind in SignatureKind
     }
-    text = letter.text_in(language)
+    text, text_requested = requested_text(letter)
     return render_template(
         "public/letter.html",
         letter=letter,
         text=text,
+        text_requested=text_requested,
         text_changed_on=letter_service.text_changed_on(letter, text),
         form=form,
         recent=recent,
@@ -74,11 +75,19 @@ def _letter_html(letter: Letter, form: SignatureForm) -> str:
 def letter(slug: str) -> ResponseReturnValue:
     language = current_language()
     cache: PageCache = current_app.extensions["petitions.page_cache"]
-    name = (slug, language, request.host_url)  # absolute links use the host
+    # The text may be in a language the interface lacks (?lang=ar): the page differs by both.
+    asked = request.args.get("lang", "")
+    name = (
+        slug,
+        language,
+        asked if asked.isalpha() else "",
+        request.host_url,
+    )  # links use the host
     try:
         found = _letter_or_404(slug)
+        shown = requested_text(found)[0].language
         return cache.page(
-            (letter_page_key(found, language), request.host_url),
+            (letter_page_key(found, language), shown, request.host_url),
             lambda: _letter_html(found, SignatureForm(language=language)),
             name,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -20,7 +21,8 @@ def load_demo_letters() -> list[str]:
     """Create the demo letters that do not exist yet; return the slugs created.
 
     Demo letters that already exist are left as they are, except that one which has closed (or
-    is about to) by its deadline is given a new deadline, so an old demo database still works.
+    is about to) by its deadline is given a new deadline, so an old demo database still works,
+    and texts in languages added to the demo since are added to it.
     """
     created = []
     now = utcnow()
@@ -28,6 +30,7 @@ def load_demo_letters() -> list[str]:
         existing = db.session.scalar(select(Letter).where(Letter.slug == spec["slug"]))
         if existing is not None:
             _keep_open(existing, now + timedelta(days=spec["closes_in_days"]), now)
+            _add_new_languages(existing, spec)
             continue
         letter = Letter(
             slug=spec["slug"],
@@ -62,3 +65,12 @@ def _keep_open(letter: Letter, new_deadline: datetime, now: datetime) -> None:
     letter.closes_at = new_deadline
     if letter.status == LetterStatus.CLOSED:
         letter.status = LetterStatus.OPEN
+
+
+def _add_new_languages(letter: Letter, spec: dict[str, Any]) -> None:
+    if not letter.is_demo:
+        return
+    have = {text.language for text in letter.texts}
+    for language, text in spec["texts"].items():
+        if language not in have:
+            letter.texts.append(new_text(language, TextInput(**text)))

@@ -9,7 +9,9 @@ Addressees are offices, not named persons.
 Each entry in ``DEMO_LETTERS`` is pure data with exactly these keys:
 ``slug``, ``main_language``, ``goal``, ``closes_in_days``, ``addressees``
 and ``texts`` (with ``en`` and ``sq`` versions of ``title``, ``summary``,
-``publisher`` and a Markdown ``body``). ``closes_in_days`` is relative to
+``publisher`` and a Markdown ``body``; the G20 letter also has ``fr`` and ``ar``
+versions, unofficial translations marked as such in their text, to show letters
+in languages the interface does not speak, one of them right to left). ``closes_in_days`` is relative to
 the moment the demo data is loaded.
 """
 
@@ -32,6 +34,14 @@ DEMO_LETTERS: list[dict[str, Any]] = [
                         "name": "Ministrat e Financave të G20",
                         "title": "Takimi i Ministrave të Financave, G20",
                     },
+                    "fr": {
+                        "name": "Ministres des Finances du G20",
+                        "title": "Réunion des ministres des Finances, G20",
+                    },
+                    "ar": {
+                        "name": "وزراء مالية مجموعة العشرين",
+                        "title": "اجتماع وزراء المالية، مجموعة العشرين",
+                    },
                 },
             },
             {
@@ -41,6 +51,14 @@ DEMO_LETTERS: list[dict[str, Any]] = [
                     "sq": {
                         "name": "Presidenca e G20",
                         "title": "Qeveria që mban Presidencën e G20",
+                    },
+                    "fr": {
+                        "name": "La présidence du G20",
+                        "title": "Gouvernement assurant la présidence du G20",
+                    },
+                    "ar": {
+                        "name": "رئاسة مجموعة العشرين",
+                        "title": "الحكومة التي تتولى رئاسة مجموعة العشرين",
                     },
                 },
             },
@@ -121,6 +139,86 @@ G20 përfaqëson pjesën më të madhe të ekonomisë botërore. Vendimet e tij 
 Me respekt,
 
 *Nënshkruar nga organizatat dhe individët e mëposhtëm*
+""",
+            },
+            "fr": {
+                "title": (
+                    "Lettre ouverte aux ministres des Finances du G20 : "
+                    "protégez la priorité donnée à l'éducation dans le monde"
+                ),
+                "summary": (
+                    "Des organisations de la société civile pour l'éducation "
+                    "appellent les ministres des Finances du G20 à protéger les "
+                    "budgets de l'éducation, à lier l'allègement de la dette aux "
+                    "écoles, à investir dans les enseignants et à ramener chaque "
+                    "enfant en classe après la pandémie."
+                ),
+                "publisher": "Coalition de la société civile pour l'éducation",
+                "body": """\
+*Traduction non officielle du texte anglais, faite pour la démonstration de ce service. Seul le texte anglais fait foi.*
+
+Mesdames et Messieurs les Ministres,
+
+**Objet : Protéger la priorité de l'éducation dans l'agenda financier du G20**
+
+Nous vous écrivons en tant que coalitions nationales pour l'éducation, syndicats d'enseignants et organisations de la société civile, dont beaucoup sont membres de la Campagne mondiale pour l'éducation, parmi lesquelles la Coalition albanaise pour l'éducation des enfants (ACCE). À l'approche de votre prochaine réunion, nous vous demandons de maintenir l'éducation au cœur des travaux du G20 sur la relance, la dette et la finance durable.
+
+La pandémie a fermé les salles de classe de centaines de millions d'élèves. Beaucoup d'enfants, surtout les filles, les enfants en situation de handicap et ceux des familles les plus pauvres, n'y sont jamais retournés. Les apprentissages perdus n'ont pas été rattrapés, et environ un quart de milliard d'enfants et de jeunes ne sont toujours pas scolarisés. Dans le même temps, la hausse des taux d'intérêt et le poids croissant du service de la dette réduisent les budgets qui paient les enseignants, les manuels et les repas scolaires. Dans trop de pays, les gouvernements dépensent désormais davantage pour le service de la dette que pour l'éducation de leurs enfants.
+
+L'éducation n'est pas une dépense à réduire quand les temps sont durs. C'est l'investissement qui rend possibles tous les autres objectifs : la santé, le travail décent, l'égalité entre les femmes et les hommes et la résilience face au changement climatique. Nous appelons donc les ministres des Finances du G20 à :
+
+- **Protéger les budgets de l'éducation** dans tout programme de relance et d'assainissement budgétaire, conformément aux repères internationaux de 4 à 6 % du PIB et de 15 à 20 % des dépenses publiques.
+- **Étendre l'allègement de la dette et les conversions de dette en investissements éducatifs**, afin que l'argent libéré des remboursements aille directement aux écoles publiques, avec un suivi transparent et la participation de la société civile.
+- **Renforcer les ressources nationales** par une fiscalité juste et progressive, et par la coopération internationale contre l'évasion fiscale et les flux financiers illicites.
+- **Investir dans les enseignants**, le facteur le plus important de l'apprentissage des enfants, en finançant le recrutement, une rémunération équitable et la formation, afin de combler d'ici 2030 le déficit mondial de 44 millions d'enseignants.
+- **Ramener chaque enfant à l'école**, avec des financements ciblés pour les programmes de rattrapage et de remédiation, et pour les enfants les plus exposés au décrochage.
+
+Nous vous demandons également de veiller à ce que les institutions financières internationales, dans leurs conseils et leurs conditions de prêt, ne poussent pas les pays vers des coupes ou des plafonds de masse salariale qui frappent les enseignants et les salles de classe.
+
+Le G20 représente l'essentiel de l'économie mondiale. Ses décisions financières déterminent si un enfant dans une école de village a un enseignant formé, un bâtiment sûr et un livre à lire. Nous vous demandons de faire les choix qui maintiennent cette promesse en vie, et nous sommes prêts à travailler avec vous et avec les gouvernements nationaux pour les mettre en œuvre.
+
+Veuillez agréer, Mesdames et Messieurs les Ministres, l'expression de notre haute considération.
+
+*Signé par les organisations et les personnes soussignées*
+""",
+            },
+            "ar": {
+                "title": (
+                    "رسالة مفتوحة إلى وزراء مالية مجموعة العشرين: احموا أولوية التعليم في العالم"
+                ),
+                "summary": (
+                    "تدعو منظمات المجتمع المدني العاملة في مجال التعليم وزراء "
+                    "مالية مجموعة العشرين إلى حماية ميزانيات التعليم، وربط "
+                    "تخفيف الديون بالمدارس، والاستثمار في المعلمين، وإعادة كل "
+                    "طفل إلى الفصل الدراسي بعد الجائحة."
+                ),
+                "publisher": "ائتلاف المجتمع المدني من أجل التعليم",
+                "body": """\
+*ترجمة غير رسمية للنص الإنجليزي، أُعدّت لعرض هذه الخدمة. النص الإنجليزي وحده هو المعتمد.*
+
+أصحاب المعالي الوزراء،
+
+**الموضوع: حماية أولوية التعليم في جدول أعمال مجموعة العشرين المالي**
+
+نكتب إليكم بصفتنا ائتلافات وطنية للتعليم ونقابات للمعلمين ومنظمات للمجتمع المدني، كثير منا أعضاء في الحملة العالمية للتعليم، ومنها الائتلاف الألباني لتعليم الأطفال (ACCE). وقبيل اجتماعكم المقبل، نطلب إليكم أن تُبقوا التعليم في صميم عمل مجموعة العشرين بشأن التعافي والديون والتمويل المستدام.
+
+أغلقت الجائحة الفصول الدراسية أمام مئات الملايين من المتعلمين. ولم يعد كثير من الأطفال إليها قط، ولا سيما الفتيات والأطفال ذوو الإعاقة وأطفال الأسر الأشد فقرًا. ولم يُعوَّض ما فات من تعلّم، ولا يزال نحو ربع مليار طفل وشاب خارج المدرسة. وفي الوقت نفسه، تضغط أسعار الفائدة المرتفعة وتزايد أقساط الديون على الميزانيات التي تُدفع منها رواتب المعلمين وثمن الكتب المدرسية والوجبات المدرسية. وفي بلدان كثيرة جدًا، باتت الحكومات تنفق على خدمة الديون أكثر مما تنفق على تعليم أطفالها.
+
+ليس التعليم كلفة تُقتطع حين تشتد الأوقات. إنه الاستثمار الذي يجعل كل هدف آخر ممكنًا: الصحة والعمل اللائق والمساواة بين الجنسين والقدرة على مواجهة تغيّر المناخ. ولذلك ندعو وزراء مالية مجموعة العشرين إلى:
+
+- **حماية ميزانيات التعليم** في كل برنامج للتعافي أو الضبط المالي، وفقًا للمعايير الدولية البالغة 4–6% من الناتج المحلي الإجمالي و15–20% من الإنفاق العام.
+- **توسيع تخفيف الديون ومبادلات الديون بالتعليم**، كي تذهب الأموال المتحررة من السداد مباشرة إلى المدارس العامة، مع تتبّع شفاف ومشاركة المجتمع المدني.
+- **تعزيز الموارد المحلية** من خلال ضرائب عادلة وتصاعدية، ومن خلال التعاون الدولي لمكافحة التهرب الضريبي والتدفقات المالية غير المشروعة.
+- **الاستثمار في المعلمين**، وهم العامل الأهم في تعلّم الأطفال، بتمويل التوظيف والأجور العادلة والتدريب، لسدّ النقص العالمي البالغ 44 مليون معلم بحلول عام 2030.
+- **إعادة كل طفل إلى المدرسة**، بتمويل موجَّه لبرامج استدراك التعلّم والتعليم العلاجي، وللأطفال الأكثر عرضة للتسرب.
+
+ونحثّكم كذلك على ضمان ألا تدفع المؤسسات المالية الدولية، في مشورتها السياساتية وشروط إقراضها، البلدانَ نحو تخفيضات أو سقوف لفاتورة الأجور تقع على المعلمين والفصول الدراسية.
+
+تمثّل مجموعة العشرين معظم الاقتصاد العالمي. وقراراتها المالية تحدّد ما إذا كان لطفل في مدرسة قروية معلم مدرَّب ومبنى آمن وكتاب يقرؤه. نطلب إليكم أن تتخذوا الخيارات التي تُبقي هذا الوعد حيًّا، ونحن مستعدون للعمل معكم ومع الحكومات الوطنية لتنفيذها.
+
+وتفضلوا بقبول فائق الاحترام،
+
+*وقّعت عليها المنظمات والأفراد المذكورون أدناه*
 """,
             },
         },

@@ -20,9 +20,10 @@ from petitions.models.exports import DeliveryMethod
 from petitions.models.letters import Letter
 from petitions.services.exports.delivery_document import PdfOptions
 from petitions.services.exports.signatory_rows import STATUS_SETS, ExportFilter
+from petitions.services.languages import language_label
 from petitions.services.text_input import normalise
 from petitions.web.form_messages import TranslatedForm
-from petitions.web.i18n import LANGUAGE_NAMES
+from petitions.web.i18n import LANGUAGE_NAMES, current_language
 
 # Which signatures an export holds (the sets themselves are the service's).
 STATUS_LABELS: dict[str, Any] = {
@@ -71,7 +72,11 @@ class ExportForm(TranslatedForm):
     def __init__(self, letter: Letter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         languages = letter.languages
-        names = [SelectChoice(code, LANGUAGE_NAMES.get(code, code)) for code in languages]
+        interface = current_language()
+        names = [
+            SelectChoice(code, language_label(code, interface, LANGUAGE_NAMES))
+            for code in languages
+        ]
         self.language.choices = names
         self.second_language.choices = [SelectChoice("", _l("None")), *names]
         if not self.language.data:

@@ -1,6 +1,7 @@
-"""The letter form: settings, one fieldset per configured language, and the status buttons.
+"""The letter form: settings, one fieldset per language, and the status buttons.
 
-The languages come from the app's settings, so the form class is built per list of languages.
+The languages are the interface's, those the letter already has and any language staff add
+(``staff/letter_languages.py``), so the form class is built per list of languages.
 The form checks what people typed (formats, filled-in pairs, addressee lines); the rules about
 letters (a taken address, dates in order) are the service's.
 """
@@ -40,6 +41,7 @@ from wtforms.validators import (
 
 from petitions.models.letters import Letter, Moderation
 from petitions.models.staff import StaffUser
+from petitions.services.languages import autonym, language_choices, language_label
 from petitions.services.letter_editing import (
     AddresseeInput,
     LetterEditError,
@@ -50,7 +52,7 @@ from petitions.services.letter_markdown import NestingTooDeep, render_body
 from petitions.services.letter_status import StatusAction
 from petitions.services.text_input import normalise, refused_characters
 from petitions.web.form_messages import TranslatedForm, TranslatedSubform
-from petitions.web.i18n import LANGUAGE_NAMES
+from petitions.web.i18n import LANGUAGE_NAMES, current_language
 from petitions.web.site_identity import site_zone
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -160,6 +162,8 @@ class LetterForm(TranslatedForm):
         _l("Organisations' signatures need a moderator's approval")
     )
     organisers = SelectMultipleField(_l("Organisers"), coerce=int)
+    add_language = SelectField(_l("Language"), default="")
+    add = SubmitField(_l("Add a text in this language"))
     save = SubmitField(_l("Save"))
     preview = SubmitField(_l("Preview"))
 
@@ -347,7 +351,7 @@ def parse_addressees(text: str) -> list[tuple[str, str]]:
 @functools.cache
 def letter_form_class(languages: tuple[str, ...]) -> type[LetterForm]:
     fields: dict[str, Any] = {
-        f"text_{code}": FormField(LanguageTextForm, label=LANGUAGE_NAMES.get(code, code))
+        f"text_{code}": FormField(LanguageTextForm, label=LANGUAGE_NAMES.get(code) or autonym(code))
         for code in languages
     }
     fields["LANGUAGES"] = languages
@@ -359,8 +363,17 @@ def letter_form(
 ) -> LetterForm:
     """The form for these languages; ``organisers`` (the choices) only for those who pick them."""
     form = letter_form_class(tuple(languages))(**kwargs)
+    interface = current_language()
     form.main_language.choices = [
-        SelectChoice(code, LANGUAGE_NAMES.get(code, code)) for code in languages
+        SelectChoice(code, language_label(code, interface, LANGUAGE_NAMES)) for code in languages
+    ]
+    form.add_language.choices = [
+        SelectChoice("", "—"),
+        *(
+            SelectChoice(code, name)
+            for code, name in language_choices(interface)
+            if code not in languages
+        ),
     ]
     if organisers is None:
         del form.organisers

@@ -23,6 +23,7 @@ from petitions.services.svg_chart import Series, line_chart
 from petitions.staff import audit_sentences
 from petitions.staff.gate import current_staff, require
 from petitions.staff.letter_forms import LetterForm, StatusForm, letter_form, letter_form_data
+from petitions.staff.letter_languages import adding_language, form_languages
 from petitions.web.unit_of_work import refused
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
@@ -44,8 +45,8 @@ def _letter(slug: str, permission: Permission) -> Letter:
     return letter
 
 
-def _languages() -> list[str]:
-    return list(current_app.config["LANGUAGES"])
+def _languages(letter: Letter | None = None) -> list[str]:
+    return form_languages(current_app.config["LANGUAGES"], letter)
 
 
 def _render_form(
@@ -67,6 +68,8 @@ def create() -> ResponseReturnValue:
     form = letter_form(_languages())
     if request.method == "GET":
         form.main_language.data = _languages()[0]
+    if adding_language(form):  # one more language's fieldset; nothing is checked or saved
+        return _render_form(form, None)
     valid = form.validate_on_submit()
     if form.preview.data and not form.csrf_token.errors:
         return _render_form(form, None, preview=True)
@@ -88,9 +91,11 @@ def edit(slug: str) -> ResponseReturnValue:
     organisers = letter_editing.active_organisers() if chooses_organisers else None
     if request.method == "GET":
         data = letter_form_data(letter, letter_editing.organiser_ids(letter))
-        form = letter_form(_languages(), organisers, data=data)
+        form = letter_form(_languages(letter), organisers, data=data)
     else:
-        form = letter_form(_languages(), organisers)
+        form = letter_form(_languages(letter), organisers)
+    if adding_language(form):
+        return _render_form(form, letter)
     valid = form.validate_on_submit()
     if form.preview.data and not form.csrf_token.errors:
         return _render_form(form, letter, preview=True)

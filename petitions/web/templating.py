@@ -15,9 +15,10 @@ from flask_babel import format_date, format_datetime, format_decimal
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from petitions.services.languages import language_label
 from petitions.services.letter_goals import goal_progress
 from petitions.services.text_input import country_name
-from petitions.web.i18n import current_language
+from petitions.web.i18n import LANGUAGE_NAMES, current_language
 from petitions.web.site_identity import site_zone
 
 
@@ -61,6 +62,9 @@ def local_iso(value: datetime | None) -> str:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["country_name"] = lambda code: country_name(code, current_language())
+    app.jinja_env.filters["language_label"] = lambda code: language_label(
+        code, current_language(), LANGUAGE_NAMES
+    )
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date

@@ -1,0 +1,1 @@
+"""What helps a letter travel: share links, the social card, the QR code and the poster."""
