@@ -59,7 +59,7 @@ def test_the_staff_dashboard_and_home_write_counts_for_their_language(app, staff
     staff = staff_client("admin")
     english = staff.get(f"/staff/letters/{G20}?lang=en").get_data(as_text=True)
     assert "<strong>18,053</strong> / 1,000" in english
-    assert '<td class="num">18,000</td>' in staff.get("/staff/").get_data(as_text=True)
+    assert 'data-label="Individuals">18,000</td>' in staff.get("/staff/").get_data(as_text=True)
     albanian = staff.get(f"/staff/letters/{G20}?lang=sq").get_data(as_text=True)
     assert f"<strong>{SQ_18053}</strong> / 1\xa0000" in albanian
 
