@@ -87,6 +87,15 @@ def instance_secret_key(instance_path: Path) -> str:
     return key
 
 
+def duration_seconds(value: str) -> float:
+    """``90s``, ``30m``, ``24h``, ``2d`` or a plain number of seconds; ``0`` is off."""
+    text = value.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)
+
+
 def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the settings dictionary the app factory loads into ``app.config``."""
     overrides = dict(overrides or {})
@@ -168,6 +177,15 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
+        # --- follow-up ---
+        # One reminder to a still-pending signature after this long (0: none); seconds.
+        "REMINDER_AFTER": duration_seconds(os.environ.get("REMINDER_AFTER") or "24h"),
+        # At most this many emails per second across all workers (None: no limit).
+        "MAIL_MAX_PER_SECOND": (
+            float(os.environ["MAIL_MAX_PER_SECOND"])
+            if os.environ.get("MAIL_MAX_PER_SECOND", "").strip()
+            else None
+        ),
         # hide_parameters: SQL errors and echo never carry emails, bodies or tokens.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
     }

@@ -14,6 +14,7 @@ def init_cli(app: Flask) -> None:
         staff_cli,
     )
     from petitions.cli.exports import export_command, jobs_cli
+    from petitions.cli.follow_up import reminders_cli, updates_cli
     from petitions.cli.generate import generate_command
 
     for command in (
@@ -25,5 +26,7 @@ def init_cli(app: Flask) -> None:
         generate_command,
         export_command,
         jobs_cli,
+        updates_cli,
+        reminders_cli,
     ):
         app.cli.add_command(command)

@@ -22,12 +22,16 @@ class Purpose(enum.StrEnum):
     CONFIRM = "confirm"
     WITHDRAW = "withdraw"
     CHANGE = "change"  # "use these details": applies an offer of other details, and confirms
+    UNSUBSCRIBE = "unsubscribe"  # stop the updates of one signature (one click, RFC 8058)
+    UPDATES = "updates"  # ask for updates later, from the page that confirmed the signature
 
 
 MAX_AGE_SETTING = {
     Purpose.CONFIRM: "CONFIRM_MAX_AGE",
     Purpose.WITHDRAW: "WITHDRAW_MAX_AGE",
     Purpose.CHANGE: "CONFIRM_MAX_AGE",  # it confirms too, so it lives as long
+    Purpose.UNSUBSCRIBE: "WITHDRAW_MAX_AGE",  # as long as the withdrawal link beside it
+    Purpose.UPDATES: "CONFIRM_MAX_AGE",
 }
 
 
