@@ -106,6 +106,7 @@ def compose(slug: str) -> ResponseReturnValue:
         subjects, bodies = updates.update_texts(letter, draft)
         item = LetterUpdate(
             letter_id=letter.id,
+            kind=draft.kind,
             subjects=subjects,
             bodies=bodies,
             bodies_html={lang: render_body(body) for lang, body in bodies.items()},
@@ -123,7 +124,9 @@ def compose(slug: str) -> ResponseReturnValue:
             subject, _text, html = updates.render_email(
                 item, letter, language, updates.UNSUBSCRIBE_SLOT, updates.WITHDRAW_SLOT
             )
-            previews.append((language, subject, Markup(html)))  # noqa: S704  (sanitised body)
+            # The email's body, shown in the page (its styles stay out: the page's CSP).
+            inner = html.split("<body", 1)[1].split(">", 1)[1].rsplit("</body>", 1)[0]
+            previews.append((language, subject, Markup(inner)))  # noqa: S704  (sanitised body)
         return _page(letter, form, previews)
     if form.test.data:
         staff = current_staff()
