@@ -26,6 +26,7 @@ from petitions.extensions import db
 from petitions.models.columns import utcnow
 from petitions.models.follow_up import LetterUpdate, UpdateDelivery
 from petitions.models.letters import Letter
+from petitions.models.outbox import OutboxEmail
 from petitions.models.signatures import Signature, SignatureStatus
 from petitions.services import updates
 from petitions.services.reminders import send_due_reminders
@@ -305,12 +306,10 @@ def test_an_update_job_killed_midway_and_resumed_sends_nobody_twice_and_skips_no
     assert 300 <= at_kill < len(expected), f"killed at {at_kill}: not mid-way"
     with app.app_context():
         # Every delivery row has its email: a batch is written whole or not at all.
-        orphans = db.session.scalar(
-            select(func.count())
-            .select_from(UpdateDelivery)
-            .where(UpdateDelivery.outbox_id.is_(None))
+        emails = db.session.scalar(
+            select(func.count()).select_from(OutboxEmail).where(OutboxEmail.update_id == update_id)
         )
-        assert orphans == 0
+        assert emails == at_kill
         assert db.session.get(LetterUpdate, update_id).queued_at is None
     resumed = app.test_cli_runner().invoke(args=["updates", "resume"])
     assert resumed.exit_code == 0, resumed.output
@@ -450,3 +449,86 @@ def test_old_links_tell_the_truth(app, client, smtp):
     assert "already been used" in used and "<button" not in used.split("<main", 1)[-1]
     confirm_again = client.get(path_of(links["confirm"][0])).get_data(as_text=True)
     assert "was withdrawn" in confirm_again
+
+
+# --- MAIL_MAX_PER_SECOND ----------------------------------------------------------------------
+
+
+def queue_plain(app: Flask, count: int) -> None:
+    with app.app_context():
+        db.session.add_all(
+            OutboxEmail(
+                recipient=f"rate{i}@example.org",
+                purpose="test",
+                subject="Rate",
+                text_body="text",
+                html_body="<p>html</p>",
+            )
+            for i in range(count)
+        )
+        db.session.commit()
+
+
+def granted_per_window(monkeypatch: Any, deliver: Any) -> Counter[int]:
+    """Run two workers; count the places the shared limiter granted in each window."""
+    import threading
+
+    from petitions.workers import mail_rate
+
+    granted: Counter[int] = Counter()
+    lock = threading.Lock()
+    take = mail_rate._take
+
+    def counting(window: int, length: float) -> int:
+        count = take(window, length)
+        if count <= 5:
+            with lock:
+                granted[window] += 1
+        return count
+
+    monkeypatch.setattr(mail_rate, "_take", counting)
+    workers = [threading.Thread(target=deliver) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    return granted
+
+
+def check_rate(app: Flask, smtp: Any, monkeypatch: Any) -> None:
+    queue_plain(app, 11)
+
+    def deliver() -> None:
+        with app.app_context():
+            deliver_all_due(limit=6)
+
+    granted = granted_per_window(monkeypatch, deliver)
+    assert len(smtp.messages) == 11
+    assert sum(granted.values()) == 11
+    assert max(granted.values()) <= 5, granted
+    assert len(granted) >= 3, granted
+
+
+def test_mail_max_per_second_is_shared_by_every_worker(make_app, smtp, monkeypatch):
+    """Two workers, 11 emails, at most 5 a second: the database holds the shared count."""
+    app = make_app(MAIL_URL=smtp.url, MAIL_MAX_PER_SECOND=5.0)
+    check_rate(app, smtp, monkeypatch)
+
+
+def test_mail_max_per_second_through_redis(make_app, smtp, monkeypatch):
+    app = make_app(MAIL_URL=smtp.url, MAIL_MAX_PER_SECOND=5.0, REDIS_URL="redis://127.0.0.1:6379/1")
+    check_rate(app, smtp, monkeypatch)
+    with app.app_context():
+        # The database's windows were not used: Redis held the count.
+        from petitions.models.follow_up import MailRateWindow
+
+        assert db.session.scalar(select(func.count()).select_from(MailRateWindow)) == 0
+
+
+def test_one_token_factory_makes_the_same_links_as_make_token(app):
+    from petitions.services.tokens import Purpose, make_token, read_token, token_factory
+
+    with app.app_context():
+        made = token_factory(Purpose.UNSUBSCRIBE)(42, "0123456789abcdef")
+        assert made == make_token(Purpose.UNSUBSCRIBE, 42, "0123456789abcdef")
+        assert read_token(Purpose.UNSUBSCRIBE, made).signature_id == 42

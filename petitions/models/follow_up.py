@@ -54,7 +54,8 @@ class LetterUpdate(Base):
 
 
 class UpdateDelivery(Base):
-    """One update's email to one signature: exactly one, whatever happens to the job."""
+    """One update's email to one signature: exactly one, whatever happens to the job. Its
+    outbox email is written in the same transaction and carries the update's id."""
 
     __tablename__ = "update_deliveries"
     __table_args__ = (UniqueConstraint("update_id", "signature_id"),)
@@ -63,9 +64,6 @@ class UpdateDelivery(Base):
     update_id: Mapped[int] = mapped_column(ForeignKey("letter_updates.id", ondelete="CASCADE"))
     signature_id: Mapped[int] = mapped_column(
         ForeignKey("signatures.id", ondelete="CASCADE"), index=True
-    )
-    outbox_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbox_emails.id", ondelete="SET NULL"), index=True
     )
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -71,6 +71,8 @@ class Signature(Base):
         Index("ix_signatures_created", "created_at", "id"),
         # The staff dashboard: confirmations per day, and the (few) hidden signatures.
         Index("ix_signatures_letter_confirmed", "letter_id", "confirmed_at"),
+        # An update's recipients, walked in id order batch after batch.
+        Index("ix_signatures_update_recipients", "letter_id", "updates", "status", "id"),
         Index(
             "ix_signatures_letter_hidden",
             "letter_id",

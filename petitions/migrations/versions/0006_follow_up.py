@@ -30,7 +30,14 @@ def upgrade():
         "signatures", sa.Column("updates_chosen_at", sa.DateTime(timezone=True), nullable=True)
     )
     op.add_column("signatures", sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_signatures_update_recipients",
+        "signatures",
+        ["letter_id", "updates", "status", "id"],
+    )
     op.add_column("outbox_emails", sa.Column("headers", sa.JSON(), nullable=True))
+    op.add_column("outbox_emails", sa.Column("update_id", sa.Integer(), nullable=True))
+    op.create_index(op.f("ix_outbox_emails_update_id"), "outbox_emails", ["update_id"])
     op.create_table(
         "letter_updates",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -72,7 +79,6 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("update_id", sa.Integer(), nullable=False),
         sa.Column("signature_id", sa.Integer(), nullable=False),
-        sa.Column("outbox_id", sa.Integer(), nullable=True),
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -98,7 +104,6 @@ def upgrade():
             "update_id", "signature_id", name=op.f("uq_update_deliveries_update_id_signature_id")
         ),
     )
-    op.create_index(op.f("ix_update_deliveries_outbox_id"), "update_deliveries", ["outbox_id"])
     op.create_index(
         op.f("ix_update_deliveries_signature_id"), "update_deliveries", ["signature_id"]
     )
@@ -113,12 +118,14 @@ def upgrade():
 def downgrade():
     op.drop_table("mail_rate_windows")
     op.drop_index(op.f("ix_update_deliveries_signature_id"), table_name="update_deliveries")
-    op.drop_index(op.f("ix_update_deliveries_outbox_id"), table_name="update_deliveries")
     op.drop_table("update_deliveries")
     op.drop_index(op.f("ix_letter_updates_letter_id"), table_name="letter_updates")
     op.drop_table("letter_updates")
+    op.drop_index(op.f("ix_outbox_emails_update_id"), table_name="outbox_emails")
     with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
+        batch_op.drop_column("update_id")
         batch_op.drop_column("headers")
+    op.drop_index("ix_signatures_update_recipients", table_name="signatures")
     with op.batch_alter_table("signatures", schema=None) as batch_op:
         batch_op.drop_column("reminded_at")
         batch_op.drop_column("updates_chosen_at")
