@@ -532,3 +532,80 @@ def test_one_token_factory_makes_the_same_links_as_make_token(app):
         made = token_factory(Purpose.UNSUBSCRIBE)(42, "0123456789abcdef")
         assert made == make_token(Purpose.UNSUBSCRIBE, 42, "0123456789abcdef")
         assert read_token(Purpose.UNSUBSCRIBE, made).signature_id == 42
+
+
+# --- responses and organisations' decisions ---------------------------------------------------
+
+
+def test_a_response_published_without_mail_shows_on_the_page_and_in_the_api(
+    app, smtp, staff_client
+):
+    app.config["MAIL_URL"] = smtp.url
+    add_opted_in(app, 3)
+    staff = staff_client("admin")
+    html = staff.get(f"/staff/letters/{G20}/updates").get_data(as_text=True)
+    answer = staff.post(
+        f"/staff/letters/{G20}/updates",
+        data={
+            "csrf_token": csrf_token(html),
+            "kind": "response",
+            "responder": "the Ministry of Education and Sport",
+            "responded_on": "2027-03-12",
+            "subject_en": "We will review the budget",
+            "body_en": "The ministry *replied*.",
+            "publish_only": "y",
+            "send": "1",
+        },
+    )
+    assert answer.status_code == 303
+    deliver_all_due_in(app)
+    assert smtp.messages == []  # published only
+    page = app.test_client().get(f"/letters/{G20}?lang=en").get_data(as_text=True)
+    assert "Response from the Ministry of Education and Sport, March 12, 2027" in page
+    assert "<em>replied</em>" in page
+    data = app.test_client().get(f"/api/v1/letters/{G20}").get_json()
+    (item,) = data["updates"]
+    assert item["kind"] == "response" and item["responded_on"] == "2027-03-12"
+    assert item["responder"] == "the Ministry of Education and Sport"
+
+
+def test_organisations_hear_of_approval_and_rejection_with_listed_reasons_only(
+    app, smtp, make_staff
+):
+    from petitions.models.staff import ModerationReason, StaffUser
+    from petitions.services.moderation import ModerationAction, moderate
+
+    app.config["MAIL_URL"] = smtp.url
+    with app.app_context():
+        letter = db.session.scalars(select(Letter).where(Letter.slug == G20)).one()
+        letter.organisations_need_approval = True
+        db.session.add(ModerationReason(text="Not an organisation we can verify"))
+        db.session.commit()
+    emails = ["org-a@example.org", "org-b@example.org", "org-c@example.org"]
+    for email in emails:
+        client = app.test_client()
+        sign(client, email=email, kind="organisation", organisation=f"Org {email[4]}")
+        confirm_by_email_in(app, client, smtp, email)
+    smtp.messages.clear()
+    admin = make_staff("admin")
+    with app.app_context():
+        actor = db.session.scalars(select(StaffUser).where(StaffUser.email == admin)).one()
+        ids = {e: signature(app, e).id for e in emails}
+        moderate([ids["org-a@example.org"]], ModerationAction.APPROVE, "", actor)
+        moderate(
+            [ids["org-b@example.org"]],
+            ModerationAction.REJECT,
+            "Not an organisation we can verify",
+            actor,
+        )
+        moderate([ids["org-c@example.org"]], ModerationAction.REJECT, "internal: looks fake", actor)
+        db.session.commit()
+        deliver_all_due()
+    by_to = {str(m["To"]): m for m in smtp.messages}
+    assert set(by_to) == set(emails)
+    assert "approved" in str(by_to["org-a@example.org"]["Subject"])
+    assert "Not an organisation we can verify" in text_part(by_to["org-b@example.org"])
+    assert "looks fake" not in text_part(by_to["org-c@example.org"])
+    assert "not accepted" in str(by_to["org-c@example.org"]["Subject"])
+    for message in smtp.messages:
+        assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"

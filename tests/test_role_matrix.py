@@ -62,6 +62,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("staff.exports.pdf_download", "POST"): LETTER_EDITORS,
     ("staff.exports.deliveries_page", "GET"): LETTER_EDITORS,
     ("staff.exports.deliveries_page", "POST"): LETTER_EDITORS,
+    ("staff.updates.compose", "GET"): LETTER_EDITORS,
+    ("staff.updates.compose", "POST"): LETTER_EDITORS,
+    ("staff.updates.resume", "POST"): LETTER_EDITORS,
     ("staff.moderation.queue", "GET"): SIGNATURE_READERS,
     ("staff.moderation.moderate", "POST"): MODERATORS,
     ("staff.moderation.verify", "POST"): MODERATORS,
@@ -87,6 +90,7 @@ URL_VALUES = {
     "invitation_id": 99999,
     "reason_id": 99999,
     "export_id": 99999,
+    "update_id": 99999,
     "change": None,  # the first value the converter allows
 }
 

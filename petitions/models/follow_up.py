@@ -8,12 +8,13 @@ killed, resumed or started twice, nobody gets the same update twice and nobody i
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Integer,
     String,
@@ -49,6 +50,9 @@ class LetterUpdate(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     # Set when every recipient has its email in the outbox; until then the job resumes it.
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A response: who responded (as it should be shown) and on which day.
+    responder: Mapped[str] = mapped_column(String(300), default="")
+    responded_on: Mapped[date | None] = mapped_column(Date)
     # The compose form's one-time key: a double click on "send" makes one update, not two.
     request_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 

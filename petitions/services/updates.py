@@ -11,6 +11,7 @@ mails nobody again. Each email is rendered once per language, then only its link
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from flask import current_app, render_template
@@ -77,6 +78,9 @@ class UpdateInput:
     is_public: bool = False
     kind: UpdateKind = UpdateKind.UPDATE
     request_key: str | None = None
+    mail: bool = True  # False: a response only published on the letter's page
+    responder: str = ""
+    responded_on: date | None = None
 
 
 def update_texts(letter: Letter, data: UpdateInput) -> tuple[dict[str, str], dict[str, str]]:
@@ -112,8 +116,11 @@ def create_update(letter: Letter, data: UpdateInput, by: StaffUser | None) -> Le
         bodies_html={language: render_body(body) for language, body in bodies.items()},
         is_public=data.is_public,
         created_by_id=by.id if by is not None else None,
-        recipients=count_recipients(letter),
+        recipients=count_recipients(letter) if data.mail else 0,
         request_key=data.request_key,
+        responder=data.responder.strip(),
+        responded_on=data.responded_on,
+        queued_at=None if data.mail else utcnow(),
     )
     try:
         with db.session.begin_nested():
@@ -129,11 +136,16 @@ def create_update(letter: Letter, data: UpdateInput, by: StaffUser | None) -> Le
     if item.is_public:
         letter.public_version += 1  # the letter page lists it
     audit.record(
-        "letter.update_sent",
+        "letter.update_sent" if data.mail else "letter.update_published",
         obj=item,
         letter_id=letter.id,
         actor=by,
-        details={"recipients": item.recipients, "languages": sorted(subjects)},
+        details={
+            "recipients": item.recipients,
+            "languages": sorted(subjects),
+            "kind": item.kind.value,
+            "public": item.is_public,
+        },
     )
     return item
 
@@ -153,6 +165,8 @@ def render_email(
     text = letter.text_in(language)
     context = {
         "language": language,
+        "responder": item.responder,
+        "responded_on": item.responded_on,
         "subject": item.subjects[language],
         "body_text": item.bodies[language],
         "body_html": item.bodies_html[language],
@@ -310,3 +324,17 @@ def unfinished_updates() -> list[int]:
 
 def batch_size() -> int:
     return int(current_app.config.get("UPDATE_BATCH_SIZE", BATCH_SIZE))
+
+
+def public_item(item: LetterUpdate, language: str) -> dict[str, object]:
+    """A published update or response, for the API."""
+    shown = choose_language(item, language, next(iter(item.subjects)))
+    return {
+        "kind": item.kind.value,
+        "published_at": item.created_at.isoformat(),
+        "responder": item.responder or None,
+        "responded_on": item.responded_on.isoformat() if item.responded_on else None,
+        "language": shown,
+        "subject": item.subjects[shown],
+        "body_html": item.bodies_html[shown],
+    }

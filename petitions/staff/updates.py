@@ -17,12 +17,21 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from wtforms import BooleanField, HiddenField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
 
 from petitions.extensions import db
 from petitions.models.database import end_reading, unit_of_work
-from petitions.models.follow_up import LetterUpdate
+from petitions.models.follow_up import LetterUpdate, UpdateKind
 from petitions.models.letters import Letter
 from petitions.services import letter_editing, reminders, updates
 from petitions.services.access import Permission, may
@@ -36,6 +45,19 @@ bp.before_request(require(Permission.VIEW_LETTER))
 
 
 class UpdateForm(TranslatedForm):
+    kind = RadioField(
+        _l("What is it?"),
+        choices=[
+            SelectChoice(UpdateKind.UPDATE.value, _l("An update from the organisers")),
+            SelectChoice(UpdateKind.RESPONSE.value, _l("A response from an addressee")),
+        ],
+        default=UpdateKind.UPDATE.value,
+    )
+    responder = StringField(
+        _l("Who responded (as it should be shown)"), validators=[Length(max=300)]
+    )
+    responded_on = DateField(_l("Date of the response"), validators=[Optional()])
+    publish_only = BooleanField(_l("Do not mail it: only publish it on the letter's page"))
     is_public = BooleanField(_l("Also publish it on the letter's page"))
     request_key = HiddenField()
     preview = SubmitField(_l("Preview"))
@@ -71,11 +93,17 @@ def _letter(slug: str) -> Letter:
 
 
 def _input(form: UpdateForm, letter: Letter) -> updates.UpdateInput:
+    kind = UpdateKind(form.kind.data or UpdateKind.UPDATE.value)
     return updates.UpdateInput(
         subjects={lang: form[f"subject_{lang}"].data or "" for lang in letter.languages},
         bodies={lang: form[f"body_{lang}"].data or "" for lang in letter.languages},
-        is_public=bool(form.is_public.data),
+        # A response that is not mailed is there to be read on the letter's page.
+        is_public=bool(form.is_public.data or form.publish_only.data),
+        kind=kind,
         request_key=form.request_key.data or None,
+        mail=not form.publish_only.data,
+        responder=form.responder.data or "" if kind is UpdateKind.RESPONSE else "",
+        responded_on=form.responded_on.data if kind is UpdateKind.RESPONSE else None,
     )
 
 
@@ -107,6 +135,8 @@ def compose(slug: str) -> ResponseReturnValue:
         item = LetterUpdate(
             letter_id=letter.id,
             kind=draft.kind,
+            responder=draft.responder,
+            responded_on=draft.responded_on,
             subjects=subjects,
             bodies=bodies,
             bodies_html={lang: render_body(body) for lang, body in bodies.items()},
@@ -141,7 +171,7 @@ def compose(slug: str) -> ResponseReturnValue:
         already = created.queued_at is not None
     if not already:
         current_app.extensions["petitions.jobs"].queue_update(created_id)
-    flash(_l("The update is being sent."))
+    flash(_l("The update is being sent.") if draft.mail else _l("It is published."))
     return redirect(url_for(".compose", slug=slug), 303)
 
 

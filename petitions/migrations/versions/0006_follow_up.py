@@ -62,6 +62,8 @@ def upgrade():
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("queued_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("responder", sa.String(length=300), nullable=False),
+        sa.Column("responded_on", sa.Date(), nullable=True),
         sa.Column("request_key", sa.String(length=32), nullable=True),
         sa.CheckConstraint("kind IN ('update', 'response')", name=op.f("ck_letter_updates_kind")),
         sa.ForeignKeyConstraint(
