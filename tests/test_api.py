@@ -182,8 +182,10 @@ def test_counts_are_exact_as_soon_as_the_request_answered(app, client):
     assert counts(client, G20) == {"total": 1, "organisations": 1, "individuals": 0}
     assert press_button(client, organisation["withdraw"][0]).status_code == 200
     assert counts(client, G20) == {"total": 0, "organisations": 0, "individuals": 0}
-    # Withdrawing twice is harmless too.
-    assert press_button(client, organisation["withdraw"][0]).status_code == 200
+    # Withdrawing twice is harmless too (the link's page now says it was used).
+    used = path_of(organisation["withdraw"][0])
+    assert "already been used" in client.get(used).get_data(as_text=True)
+    assert client.post(used, data={"csrf_token": token}).status_code == 200
     assert counts(client, G20) == {"total": 0, "organisations": 0, "individuals": 0}
 
 
