@@ -84,12 +84,6 @@ def upgrade():
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["outbox_id"],
-            ["outbox_emails.id"],
-            name=op.f("fk_update_deliveries_outbox_id_outbox_emails"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
             ["signature_id"],
             ["signatures.id"],
             name=op.f("fk_update_deliveries_signature_id_signatures"),
