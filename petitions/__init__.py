@@ -42,6 +42,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.models.database import init_database
     from petitions.models.exports import PdfExport  # noqa: F401  (its tables join the metadata)
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
+    from petitions.public.follow_up import bp as follow_up_bp
     from petitions.public.page_cache import PageCache
     from petitions.public.sharing import init_sharing
     from petitions.public.verification import bp as verification_bp
@@ -94,6 +95,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     init_i18n(app)
     init_templating(app)
     app.register_blueprint(public_bp)
+    app.register_blueprint(follow_up_bp)
     app.register_blueprint(verification_bp)
     init_sharing(app)
     app.extensions["petitions.page_cache"] = PageCache()

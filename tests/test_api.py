@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import G20, INCLUSIVE, links_in, outbox_rows, path_of, press_button, sign
+from conftest import G20, INCLUSIVE, csrf_token, links_in, outbox_rows, path_of, press_button, sign
 from sqlalchemy import update
 
 from petitions.extensions import db
@@ -126,7 +126,7 @@ def test_one_letter_adds_its_languages_main_first(client):
         assert letter["languages"] == languages
         assert letter["deliveries"] == []  # none yet (tests/test_exports_delivery.py adds one)
         listed = next(x for x in client.get("/api/v1/letters").json["letters"] if x["slug"] == slug)
-        detail_only = {"languages", "deliveries"}
+        detail_only = {"languages", "deliveries", "updates"}
         assert {k: v for k, v in letter.items() if k not in detail_only} == listed
 
 
@@ -171,16 +171,21 @@ def test_counts_are_exact_as_soon_as_the_request_answered(app, client):
     assert listed[G20]["signatures"] == {"total": 2, "organisations": 1, "individuals": 1}
     assert listed[INCLUSIVE]["signatures"] == {"total": 0, "organisations": 0, "individuals": 0}
 
-    # Confirming twice is harmless.
-    assert press_button(client, person["confirm"][0]).status_code == 200
+    # Confirming twice is harmless (the link's page now says it is done, without a button).
+    again = client.get(path_of(person["confirm"][0])).get_data(as_text=True)
+    assert "already confirmed" in again
+    token = csrf_token(client.get(path_of(person["withdraw"][0])).get_data(as_text=True))
+    assert client.post(path_of(person["confirm"][0]), data={"csrf_token": token}).status_code == 200
     assert counts(client, G20) == {"total": 2, "organisations": 1, "individuals": 1}
 
     assert press_button(client, person["withdraw"][0]).status_code == 200
     assert counts(client, G20) == {"total": 1, "organisations": 1, "individuals": 0}
     assert press_button(client, organisation["withdraw"][0]).status_code == 200
     assert counts(client, G20) == {"total": 0, "organisations": 0, "individuals": 0}
-    # Withdrawing twice is harmless too.
-    assert press_button(client, organisation["withdraw"][0]).status_code == 200
+    # Withdrawing twice is harmless too (the link's page now says it was used).
+    used = path_of(organisation["withdraw"][0])
+    assert "already been used" in client.get(used).get_data(as_text=True)
+    assert client.post(used, data={"csrf_token": token}).status_code == 200
     assert counts(client, G20) == {"total": 0, "organisations": 0, "individuals": 0}
 
 

@@ -266,3 +266,83 @@ def test_albanian_pdf_job_page_and_its_email(make_app, make_staff):
     assert english_in(ready[-1].subject, html=False) == []
     assert english_in(ready[-1].text_body, html=False) == []
     assert english_in(ready[-1].html_body) == []
+
+
+def test_albanian_follow_up_pages_and_emails(make_app, make_staff):
+    """Check-email help, sign again, "keep me informed", unsubscribe, old links, the staff
+    updates page with its preview, and the update and reminder emails."""
+    from datetime import timedelta
+
+    from conftest import STAFF_PASSWORD, login
+    from sqlalchemy import update
+
+    from petitions.models.columns import utcnow
+    from petitions.models.signatures import Signature
+    from petitions.services.reminders import send_due_reminders
+
+    app = make_app(REMINDER_AFTER=60.0)
+    client = app.test_client()
+    client.get("/?lang=sq")
+    answer = sign(client, lang="sq", email="drita@example.org")
+    check = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "d•••@example.org" in check
+    _assert_albanian(check)
+    _assert_albanian(client.get(f"/letters/{G20}/sign-again").get_data(as_text=True))
+    resent = client.post(
+        f"/letters/{G20}/check-email/resend",
+        data={"csrf_token": csrf_token(check)},
+        follow_redirects=True,
+    )
+    _assert_albanian(resent.get_data(as_text=True))
+    with app.app_context():
+        db.session.execute(update(Signature).values(created_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+        assert send_due_reminders() == 1
+    reminder = [row for row in outbox_rows(app) if row.purpose == "reminder"][-1]
+    assert english_in(reminder.text_body, html=False) == []
+    assert english_in(reminder.html_body) == []
+    assert english_in(reminder.subject, html=False) == []
+    links = links_in(reminder.text_body)
+    confirm, withdraw = path_of(links["confirm"][0]), path_of(links["withdraw"][0])
+    page = client.get(confirm).get_data(as_text=True)
+    done = client.post(confirm, data={"csrf_token": csrf_token(page)}).get_data(as_text=True)
+    _assert_albanian(done)
+    assert "/updates/" in done
+    action = done.split('action="', 1)[1].split('"', 1)[0]
+    opted = client.post(path_of(action), data={"csrf_token": csrf_token(done)})
+    _assert_albanian(opted.get_data(as_text=True))
+    _assert_albanian(client.get(confirm).get_data(as_text=True))  # already confirmed
+
+    staff = app.test_client()
+    staff.get("/?lang=sq")
+    login(staff, make_staff("admin"), STAFF_PASSWORD)
+    staff.get("/staff/?lang=sq")
+    composer = staff.get(f"/staff/letters/{G20}/updates").get_data(as_text=True)
+    _assert_albanian(composer)
+    fields = {
+        "csrf_token": csrf_token(composer),
+        "subject_sq": "Lajm i ri",
+        "body_sq": "Letra u **dorëzua**.",
+    }
+    preview = staff.post(f"/staff/letters/{G20}/updates", data={**fields, "preview": "1"})
+    assert preview.status_code == 200
+    assert "<strong>dorëzua</strong>" in preview.get_data(as_text=True)
+    _assert_albanian(preview.get_data(as_text=True))
+    sent = staff.post(
+        f"/staff/letters/{G20}/updates", data={**fields, "send": "1"}, follow_redirects=True
+    )
+    _assert_albanian(sent.get_data(as_text=True))
+    mailed = [row for row in outbox_rows(app) if row.purpose == "update"]
+    assert len(mailed) == 1
+    assert english_in(mailed[0].text_body, html=False) == []
+    assert english_in(mailed[0].html_body) == []
+    unsubscribe = re.search(r"https?://\S+/unsubscribe/\S+", mailed[0].text_body)
+    assert unsubscribe
+    guest = app.test_client()
+    guest.get("/?lang=sq")
+    _assert_albanian(guest.get(path_of(unsubscribe.group(0))).get_data(as_text=True))
+    _assert_albanian(guest.post(path_of(unsubscribe.group(0))).get_data(as_text=True))
+    _assert_albanian(guest.get("/unsubscribe/not-a-token").get_data(as_text=True))
+    page = client.get(withdraw).get_data(as_text=True)
+    client.post(withdraw, data={"csrf_token": csrf_token(page)})
+    _assert_albanian(client.get(withdraw).get_data(as_text=True))  # already used

@@ -63,6 +63,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("staff.exports.pdf_download", "POST"): LETTER_EDITORS,
     ("staff.exports.deliveries_page", "GET"): LETTER_EDITORS,
     ("staff.exports.deliveries_page", "POST"): LETTER_EDITORS,
+    ("staff.updates.compose", "GET"): LETTER_EDITORS,
+    ("staff.updates.compose", "POST"): LETTER_EDITORS,
+    ("staff.updates.resume", "POST"): LETTER_EDITORS,
     ("staff.moderation.queue", "GET"): SIGNATURE_READERS,
     ("staff.moderation.moderate", "POST"): MODERATORS,
     ("staff.moderation.verify", "POST"): MODERATORS,
@@ -89,6 +92,7 @@ URL_VALUES = {
     "invitation_id": 99999,
     "reason_id": 99999,
     "export_id": 99999,
+    "update_id": 99999,
     "change": None,  # the first value the converter allows
 }
 

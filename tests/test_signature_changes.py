@@ -259,8 +259,8 @@ def test_the_owner_is_offered_the_new_details_and_only_the_button_applies_them(a
         True,
     )
     assert counts(owner) == ONE
-    # The first link now finds a confirmed signature, and confirms nothing else.
-    again = press_button(owner, first_link)
+    # The first link now finds a confirmed signature, says so, and confirms nothing else.
+    again = owner.get(path_of(first_link))
     assert "already confirmed" in again.get_data(as_text=True)
     assert row(app).name == "Ana H. Hoxha"
     assert counts(owner) == ONE
@@ -413,7 +413,10 @@ def _answer(app: Flask, **fields: Any) -> tuple[Any, ...]:
     client = app.test_client()
     answer = sign(client, **fields)
     followed = client.get(answer.headers["Location"])
-    return answer.status_code, answer.headers["Location"], followed.status_code, followed.data
+    # The check-email page's masked address and form token are this browser's own.
+    page = re.sub(rb'name="csrf_token"[^>]*? value="[^"]+"', b"CSRF", followed.data)
+    page = re.sub(rb"\S\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2@[^\s<]+", b"MASKED", page)
+    return answer.status_code, answer.headers["Location"], followed.status_code, page
 
 
 def test_other_details_for_a_pending_address_answer_like_a_first_signature(app):

@@ -107,13 +107,18 @@ def openapi_document(server_url: str) -> dict[str, object]:
                         {"$ref": "#/components/schemas/Letter"},
                         {
                             "type": "object",
-                            "required": ["languages", "deliveries"],
+                            "required": ["languages", "deliveries", "updates"],
                             "properties": {
                                 "languages": {"type": "array", "items": {"type": "string"}},
                                 "deliveries": {
                                     "type": "array",
                                     "description": "Signatory lists handed to the addressees",
                                     "items": {"$ref": "#/components/schemas/Delivery"},
+                                },
+                                "updates": {
+                                    "type": "array",
+                                    "description": "Published responses and updates, newest first",
+                                    "items": {"$ref": "#/components/schemas/Update"},
                                 },
                             },
                         },
@@ -134,6 +139,19 @@ def openapi_document(server_url: str) -> dict[str, object]:
                         "signatories": {"type": "integer", "minimum": 0},
                         "digest": {"type": "string", "description": "SHA-256 of the list"},
                         "verification_url": {"type": "string", "format": "uri"},
+                    },
+                },
+                "Update": {
+                    "type": "object",
+                    "required": ["kind", "published_at", "language", "subject", "body_html"],
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["update", "response"]},
+                        "published_at": {"type": "string", "format": "date-time"},
+                        "responder": {"type": ["string", "null"]},
+                        "responded_on": {"type": ["string", "null"], "format": "date"},
+                        "language": {"type": "string"},
+                        "subject": {"type": "string"},
+                        "body_html": {"type": "string", "description": "sanitised HTML"},
                     },
                 },
                 "Error": _ERROR,

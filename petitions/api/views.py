@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from petitions.api.openapi import openapi_document
 from petitions.models.letters import Letter
-from petitions.services import deliveries
+from petitions.services import deliveries, updates
 from petitions.services import letters as letter_service
 from petitions.web.links import external_url
 
@@ -56,6 +56,11 @@ def letter(slug: str) -> ResponseReturnValue:
                     ),
                 }
                 for delivery in deliveries.letter_deliveries(found)
+            ],
+            # The addressees' responses and the organisers' updates published on the page.
+            "updates": [
+                updates.public_item(item, found.main_language)
+                for item in updates.letter_updates(found, public_only=True)
             ],
         }
     )

@@ -16,6 +16,7 @@ def init_cli(app: Flask) -> None:
     )
     from petitions.cli.doctor import doctor_command
     from petitions.cli.exports import export_command, jobs_cli
+    from petitions.cli.follow_up import reminders_cli, updates_cli
     from petitions.cli.generate import generate_command
     from petitions.cli.schedule import jobs_run_due  # noqa: F401  (adds to the jobs group)
 
@@ -31,5 +32,7 @@ def init_cli(app: Flask) -> None:
         doctor_command,
         backup_command,
         restore_command,
+        updates_cli,
+        reminders_cli,
     ):
         app.cli.add_command(command)

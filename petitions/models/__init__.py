@@ -7,6 +7,7 @@ always holds every table.
 from petitions.models import (  # noqa: F401
     audit,
     exports,
+    follow_up,
     letters,
     outbox,
     schedule,

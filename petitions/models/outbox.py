@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -56,3 +57,8 @@ class OutboxEmail(Base):
     claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # The update this email belongs to, if any (its progress: queued, sent, failed). No foreign
+    # key: adding one would make SQLite copy this table.
+    update_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Extra headers of this email (List-Unsubscribe, List-Unsubscribe-Post), name -> value.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)

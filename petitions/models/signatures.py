@@ -71,6 +71,8 @@ class Signature(Base):
         Index("ix_signatures_created", "created_at", "id"),
         # The staff dashboard: confirmations per day, and the (few) hidden signatures.
         Index("ix_signatures_letter_confirmed", "letter_id", "confirmed_at"),
+        # An update's recipients, walked in id order batch after batch.
+        Index("ix_signatures_update_recipients", "letter_id", "updates", "status", "id"),
         Index(
             "ix_signatures_letter_hidden",
             "letter_id",
@@ -129,6 +131,12 @@ class Signature(Base):
     moderation_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # An organisation staff have checked: a badge on the public list.
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Follow-up: whether the signer asked to hear about this letter, when, and the sentence
+    # they saw (hashed per language); the one reminder sent while it was pending.
+    updates: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    updates_text_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    updates_chosen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     letter: Mapped[Letter] = relationship()
 

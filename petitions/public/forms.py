@@ -17,6 +17,7 @@ from wtforms.widgets import Select, html_params
 
 from petitions.models.signatures import SignatureKind
 from petitions.services.signing import CONSENT_LABEL, SignatureInput
+from petitions.services.subscriptions import UPDATES_LABEL
 from petitions.services.text_input import (
     country_choices,
     country_codes,
@@ -147,6 +148,7 @@ class SignatureForm(TranslatedForm):
         CONSENT_LABEL,
         validators=[DataRequired(_l("Your signature can only be delivered with this consent."))],
     )
+    updates = BooleanField(UPDATES_LABEL)  # optional, never ticked in advance
     # A field people never see; automated form fillers do.
     leave_empty = StringField(_l("Leave this field empty"))
 
@@ -205,6 +207,7 @@ class SignatureForm(TranslatedForm):
             comment=self.comment.data or "",
             is_public=bool(self.public.data),
             language=language,
+            updates=bool(self.updates.data),
         )
 
 

@@ -12,6 +12,7 @@ from petitions.extensions import csrf
 from petitions.models.database import unavailable
 from petitions.models.letters import Letter
 from petitions.models.signatures import SignatureKind
+from petitions.public import follow_up
 from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
 from petitions.public.sharing import requested_text
@@ -134,12 +135,17 @@ def _sign(slug: str) -> ResponseReturnValue:
         signing.record_signature(prepared, client_ip_hash())
     except signing.LetterNotOpen:  # closed between the read and the write
         return _render_letter(letter_service.published_letter(slug) or abort(404), form, 403)
+    follow_up.remember_signer(slug, form)
     return redirect(url_for("public.check_email", slug=slug), 303)
 
 
 @bp.get("/letters/<slug>/check-email")
 def check_email(slug: str) -> ResponseReturnValue:
-    return render_template("public/check_email.html", letter=_letter_or_404(slug))
+    return render_template(
+        "public/check_email.html",
+        letter=_letter_or_404(slug),
+        **follow_up.check_email_context(slug),
+    )
 
 
 @bp.get("/letters/<slug>/signatories")
@@ -197,14 +203,21 @@ def _link_view(purpose: Purpose, token: str) -> ResponseReturnValue:
             act = LINK_ACTIONS[purpose]
             result = act(claim)
             return render_template(
-                "public/link_done.html", outcome=result.outcome, letter=result.letter
+                "public/link_done.html",
+                outcome=result.outcome,
+                letter=result.letter,
+                updates_offer=follow_up.updates_offer(claim, purpose, result.outcome),
             )
         signature = signature_links.signature_for(claim, purpose)
     except (TokenInvalid, TokenExpired, signing.SigningError) as error:
         return _link_problem(error, purpose, token)
     status = 400 if request.method == "POST" else 200  # a POST here lost its CSRF token
     return render_template(
-        "public/link_action.html", purpose=purpose, signature=signature, form=form
+        "public/link_action.html",
+        purpose=purpose,
+        signature=signature,
+        form=form,
+        settled=follow_up.link_state(signature, purpose),
     ), status
 
 

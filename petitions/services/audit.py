@@ -76,6 +76,8 @@ ACTION_LABELS = {
     "export.pdf_requested": _l("Delivery PDF requested"),
     "export.pdf_downloaded": _l("Delivery PDF downloaded"),
     "delivery.recorded": _l("Delivery recorded"),
+    "letter.update_sent": _l("Update sent to the signers"),
+    "letter.update_published": _l("Update published"),
 }
 
 # Readable names of the tables events point at.

@@ -25,7 +25,7 @@ from petitions.models.columns import utcnow
 from petitions.models.letters import Moderation
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.models.staff import StaffUser
-from petitions.services import audit
+from petitions.services import audit, decision_notices
 from petitions.services.access import Permission, may
 from petitions.services.counters import bump_public_version, set_statuses
 from petitions.services.errors import DomainError
@@ -259,6 +259,7 @@ def _apply_one(
             if action is ModerationAction.APPROVE:
                 signature.approved_at = now
             changes.append((signature, status))
+            decision_notices.after_decision(signature, S(before[0]), status, reason)
         signature.is_hidden = hidden
         signature.moderated_at = now
         signature.moderated_by_id = actor.id

@@ -34,6 +34,7 @@ def queue_email(
     language: str,
     context: dict[str, object],
     signature_id: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboxEmail:
     """Render ``templates/email/<template>.txt|html`` in ``language`` and add it to the outbox.
 
@@ -49,6 +50,7 @@ def queue_email(
         text_body=text_body,
         html_body=html_body,
         signature_id=signature_id,
+        headers=headers,
     )
     db.session.add(email)
     db.session.info[PENDING_KEY] = True
@@ -77,6 +79,8 @@ def build_message(email: OutboxEmail, sender: str) -> Message:
     message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     message["Date"] = formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
+    for name, value in (email.headers or {}).items():
+        message[name] = value
     message.attach(MIMEText(email.text_body, "plain", "utf-8"))
     message.attach(MIMEText(email.html_body, "html", "utf-8"))
     return message

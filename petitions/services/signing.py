@@ -36,6 +36,7 @@ from petitions.services.signer_mail import (
     queue_confirmation,
     queue_notice,
 )
+from petitions.services.subscriptions import updates_choice
 from petitions.services.text_input import canonical_email
 
 # A repeat submission within this time sends no new email (a double click, a second tab), and
@@ -78,6 +79,7 @@ class SignatureInput:
     website: str = ""
     comment: str = ""
     is_public: bool = True
+    updates: bool = False  # keep me informed about this letter
 
 
 CONSENT_LABEL = lazy_gettext(
@@ -129,7 +131,9 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
         # instant still gets this pending signature, but confirming it is refused.)
         raise LetterNotOpen()
     details = _signer_details(data, prepared.text_id, prepared.text_hash)
-    agreement = _agreement(data.language, ip_hash, now)
+    agreement = _agreement(data.language, ip_hash, now) | updates_choice(
+        data.updates, data.language, now
+    )
     values = {
         "letter_id": letter.id,
         "email": data.email,

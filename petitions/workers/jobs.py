@@ -37,6 +37,7 @@ class Jobs:
         self._lock = threading.Lock()
         self._huey: Any = None
         self._build_pdf: Any = None
+        self._queue_update: Any = None
         self.consumer: Any = None
         self.consumer_pid: int | None = None
 
@@ -45,12 +46,17 @@ class Jobs:
         if self._huey is None:
             with self._lock:
                 if self._huey is None:
-                    self._huey, self._build_pdf = _make_queue(self.app)
+                    self._huey, self._build_pdf, self._queue_update = _make_queue(self.app)
         return self._huey
 
     def build_pdf(self, export_id: int) -> None:
         self.huey  # noqa: B018  (builds the queue and registers the task)
         self._build_pdf(export_id)
+
+    def queue_update(self, update_id: int) -> None:
+        """Queue the emails of an update (see :mod:`petitions.workers.update_sender`)."""
+        self.huey  # noqa: B018
+        self._queue_update(update_id)
 
     def start_consumer(self) -> None:
         """Start this process's consumer once (again in a child that a server forked)."""
@@ -78,11 +84,12 @@ class Jobs:
             self.consumer, self.consumer_pid = None, None
 
 
-def _make_queue(app: Flask) -> tuple[Any, Any]:
+def _make_queue(app: Flask) -> tuple[Any, Any, Any]:
     from huey import Huey, MemoryHuey, SqliteHuey, crontab
 
     from petitions.workers.pdf_builder import build_pdf
     from petitions.workers.schedule import run_due_tasks
+    from petitions.workers.update_sender import queue_update
 
     if app.config["JOBS_IMMEDIATE"]:
         huey = MemoryHuey("petitions", immediate=True)
@@ -110,7 +117,12 @@ def _make_queue(app: Flask) -> tuple[Any, Any]:
         with app.app_context():
             build_pdf(export_id, notify=True)
 
-    return huey, build_pdf_task
+    @huey.task(name="petitions.queue_update")  # type: ignore[untyped-decorator]
+    def queue_update_task(update_id: int) -> None:
+        with app.app_context():
+            queue_update(update_id)
+
+    return huey, build_pdf_task, queue_update_task
 
 
 def init_jobs(app: Flask) -> None:

@@ -44,6 +44,7 @@ from petitions.services.mail_transport import (
 )
 from petitions.services.outbox import PENDING_KEY, build_message, sender_address
 from petitions.workers.letter_closing import close_expired
+from petitions.workers.mail_rate import wait_for_slot
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,9 @@ def deliver_due(
     try:
         with Heartbeat(current_app._get_current_object(), claim):  # type: ignore[attr-defined]
             while untried and not (stop is not None and stop.is_set()):
+                wait_for_slot(stop)
+                if stop is not None and stop.is_set():
+                    break
                 row = untried.pop(0)
                 try:
                     transport.send(build_message(row, sender))
