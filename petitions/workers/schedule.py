@@ -31,6 +31,8 @@ from petitions.models.database import rowcount, unit_of_work
 from petitions.models.schedule import ScheduledRun
 from petitions.services.counters import recount
 from petitions.services.letters import close_expired_letters
+from petitions.services.reminders import send_due_reminders
+from petitions.workers.update_sender import resume_unfinished
 
 log = logging.getLogger("petitions.schedule")
 
@@ -74,6 +76,10 @@ def summarised(run: Callable[[], object], template: str) -> Callable[[], str]:
 TASKS: list[PeriodicTask] = [
     PeriodicTask("letters.close_expired", timedelta(minutes=1), close_expired_task),
     PeriodicTask("counts.check", timedelta(days=1), counts_check_task),
+    PeriodicTask("reminders.send", timedelta(minutes=5), summarised(send_due_reminders, "sent {}")),
+    # An update whose queueing job was killed is finished here (the unique constraint per
+    # update and signature makes a second pass over a live job harmless).
+    PeriodicTask("updates.resume", timedelta(minutes=10), summarised(resume_unfinished, "{}")),
 ]
 
 
