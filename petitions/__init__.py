@@ -23,6 +23,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.models.database import init_database
     from petitions.models.exports import PdfExport  # noqa: F401  (its tables join the metadata)
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
+    from petitions.public.embed import bp as embed_bp
     from petitions.public.page_cache import PageCache
     from petitions.public.verification import bp as verification_bp
     from petitions.public.views import bp as public_bp
@@ -68,6 +69,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     init_templating(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(verification_bp)
+    app.register_blueprint(embed_bp)
     app.extensions["petitions.page_cache"] = PageCache()
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)

@@ -133,6 +133,11 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         # email-validator's DNS check; off by default so signing works offline and stays fast.
         "EMAIL_CHECK_DELIVERABILITY": env_flag("EMAIL_CHECK_DELIVERABILITY", False),
         "SIGN_RATE_LIMIT": os.environ.get("SIGN_RATE_LIMIT", "20 per minute;200 per hour"),
+        # --- embeds and the API ---
+        # How long the signing form of an embed (no cookie, a signed form token) stays good.
+        "EMBED_FORM_MAX_AGE": int(os.environ.get("EMBED_FORM_MAX_AGE") or 4 * 3600),
+        # How long browsers and proxies may reuse an API answer or a badge (seconds).
+        "API_CACHE_SECONDS": int(os.environ.get("API_CACHE_SECONDS") or 30),
         # Staff logins: failures per client address; per account, after this many failures
         # within an hour, addresses that failed for it wait 1 s, doubling up to the maximum
         # (seconds; 120 lets them 30 guesses an hour). Addresses that have not failed never wait.

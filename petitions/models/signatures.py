@@ -71,6 +71,8 @@ class Signature(Base):
         Index("ix_signatures_created", "created_at", "id"),
         # The staff dashboard: confirmations per day, and the (few) hidden signatures.
         Index("ix_signatures_letter_confirmed", "letter_id", "confirmed_at"),
+        # The dashboard's signatures per referral source.
+        Index("ix_signatures_letter_source", "letter_id", "source"),
         Index(
             "ix_signatures_letter_hidden",
             "letter_id",
@@ -129,6 +131,8 @@ class Signature(Base):
     moderation_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # An organisation staff have checked: a badge on the public list.
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The referral code (``?ref=``) the signing form carried; "" when none.
+    source: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     letter: Mapped[Letter] = relationship()
 

@@ -14,6 +14,7 @@ from petitions.models.letters import Letter
 from petitions.models.signatures import SignatureKind
 from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
+from petitions.public.referral_field import carry_ref
 from petitions.services import deliveries, signature_links, signing
 from petitions.services import letters as letter_service
 from petitions.services.tokens import (
@@ -77,10 +78,12 @@ def letter(slug: str) -> ResponseReturnValue:
     name = (slug, language, request.host_url)  # absolute links use the host
     try:
         found = _letter_or_404(slug)
-        return cache.page(
-            (letter_page_key(found, language), request.host_url),
-            lambda: _letter_html(found, SignatureForm(language=language)),
-            name,
+        return carry_ref(
+            cache.page(
+                (letter_page_key(found, language), request.host_url),
+                lambda: _letter_html(found, SignatureForm(language=language)),
+                name,
+            )
         )
     except Exception as error:
         # The database is down: the page as it last was beats an error page.

@@ -78,6 +78,7 @@ class SignatureInput:
     website: str = ""
     comment: str = ""
     is_public: bool = True
+    source: str = ""  # the referral code (``?ref=``), "" when none
 
 
 CONSENT_LABEL = lazy_gettext(
@@ -129,7 +130,7 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
         # instant still gets this pending signature, but confirming it is refused.)
         raise LetterNotOpen()
     details = _signer_details(data, prepared.text_id, prepared.text_hash)
-    agreement = _agreement(data.language, ip_hash, now)
+    agreement = {**_agreement(data.language, ip_hash, now), "source": data.source}
     values = {
         "letter_id": letter.id,
         "email": data.email,
