@@ -16,6 +16,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, commands, error pages, outbox worker."""
+    from petitions.api.answer_memo import AnswerMemo
     from petitions.api.views import bp as api_bp
     from petitions.cli import init_cli
     from petitions.config import load_settings
@@ -51,6 +52,9 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     install_redaction(app.logger.name)
     if not app.logger.handlers or app.logger.level == logging.NOTSET:
         app.logger.setLevel(logging.INFO)
+
+    if app.config["API_MEMO_SECONDS"] > 0:  # inside the proxy fix: keyed on the checked host
+        app.wsgi_app = AnswerMemo(app.wsgi_app, app.config["API_MEMO_SECONDS"])  # type: ignore[method-assign]
 
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]

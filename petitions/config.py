@@ -138,6 +138,9 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "EMBED_FORM_MAX_AGE": int(os.environ.get("EMBED_FORM_MAX_AGE") or 4 * 3600),
         # How long browsers and proxies may reuse an API answer or a badge (seconds).
         "API_CACHE_SECONDS": int(os.environ.get("API_CACHE_SECONDS") or 30),
+        # Each worker serves an API letter answer again for this long without the database
+        # (api/answer_memo.py); 0 turns that off.
+        "API_MEMO_SECONDS": float(os.environ.get("API_MEMO_SECONDS") or 1.0),
         # Staff logins: failures per client address; per account, after this many failures
         # within an hour, addresses that failed for it wait 1 s, doubling up to the maximum
         # (seconds; 120 lets them 30 guesses an hour). Addresses that have not failed never wait.

@@ -6,12 +6,12 @@ import re
 from typing import Any
 
 import pytest
+from conftest import G20, links_in, text_part, valid_fields
 from sqlalchemy import select
 
 from petitions.extensions import db
 from petitions.models.signatures import Signature
 from petitions.workers.outbox_delivery import deliver_all_due
-from tests.conftest import G20, links_in, text_part, valid_fields
 
 TOKEN_PATTERN = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
 

@@ -153,7 +153,9 @@ def badge(slug: str) -> ResponseReturnValue:
     """A live counter for partners' pages, in the language asked (``?lang=``)."""
     found = _letter_or_404(slug)
     count = found.count_total
-    label = ngettext("%(num)s signature", "%(num)s signatures", count, num=format_decimal(count))
+    label = ngettext(
+        "%(count)s signature", "%(count)s signatures", count, count=format_decimal(count)
+    )
     body = render_template(
         "public/badge.svg",
         label=label,
