@@ -123,3 +123,24 @@ def test_signing_through_the_embed_is_rate_limited(make_app):
     codes = [embed_sign(client, email=f"r{n}@example.org").status_code for n in range(3)]
     assert codes == [303, 303, 429]
     assert signature_of(app, "r2@example.org") is None
+
+
+def test_the_embed_sets_no_cookie_even_with_a_language(app):
+    client = no_cookie_client(app)
+    page = client.get(f"/letters/{G20}/embed?lang=sq")
+    assert page.status_code == 200 and '<html lang="sq">' in page.get_data(as_text=True)
+    assert 'action="/letters/g20-protect-education/embed/sign?lang=sq' in page.get_data(
+        as_text=True
+    )
+    data = {
+        **valid_fields(email="sq@example.org"),
+        "form_token": form_token(page.get_data(as_text=True)),
+    }
+    answer = client.post(f"/letters/{G20}/embed/sign?lang=sq", data=data)
+    assert answer.status_code == 303 and "lang=sq" in answer.headers["Location"]
+    done = client.get(answer.headers["Location"])
+    assert '<html lang="sq">' in done.get_data(as_text=True)
+    for response in (page, answer, done):
+        assert "Set-Cookie" not in response.headers
+    # The letter page itself still remembers the language (and sets its session cookie).
+    assert "Set-Cookie" in client.get(f"/letters/{G20}?lang=sq").headers
