@@ -250,3 +250,24 @@ def test_albanian_staff_pages_of_partners(app, staff_client):
     admin.get("/staff/?lang=sq")
     _assert_albanian(admin.get(f"/staff/letters/{G20}/partners").get_data(as_text=True))
     _assert_albanian(admin.get(f"/staff/letters/{G20}").get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("javascript:alert(1)", None),
+        ("data:text/html,hi", None),
+        ("ngo.example.org", "https://ngo.example.org"),
+        ("http://ngo.example.org/x", "http://ngo.example.org/x"),
+    ],
+)
+def test_a_partners_website_is_a_web_address(app, staff_client, given, stored):
+    admin = staff_client("admin")
+    page = admin.get(f"/staff/letters/{G20}/partners").get_data(as_text=True)
+    answer = admin.post(
+        f"/staff/letters/{G20}/partners",
+        data={"csrf_token": csrf_token(page), "name": "NGO", "code": "ngo", "website": given},
+    )
+    assert answer.status_code == (303 if stored else 400)
+    with app.app_context():
+        assert db.session.scalar(select(Partner.website)) == stored

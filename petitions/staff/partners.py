@@ -6,12 +6,15 @@ figures per partner (``staff/letters/_spread.html``) count signatures made befor
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from petitions.models.letters import Letter
 from petitions.services import letter_editing, referrals
@@ -48,6 +51,22 @@ class PartnerForm(TranslatedForm):
     website = StringField(
         _l("Website"), filters=[normalise], validators=[Optional(), Length(max=300)]
     )
+
+    def validate_website(self, field: Any) -> None:
+        """Only a web address: the dashboard links to it (never ``javascript:`` or the like)."""
+        value = field.data or ""
+        if value and "://" not in value:
+            value = "https://" + value
+        parts = urlsplit(value)
+        host = parts.netloc.rpartition("@")[2]
+        if value and (
+            parts.scheme.lower() not in ("http", "https")
+            or "." not in host
+            or not all(c.isalnum() or c in ".-:[]" for c in host)
+            or " " in value
+        ):
+            raise ValidationError(_l("This does not look like a web address."))
+        field.data = value
 
 
 class RemoveForm(TranslatedForm):
