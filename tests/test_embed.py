@@ -120,8 +120,10 @@ def test_the_embed_honeypot_makes_no_signature(app):
 def test_signing_through_the_embed_is_rate_limited(make_app):
     app = make_app(RATELIMIT_ENABLED=True, SIGN_RATE_LIMIT="2 per minute")
     client = no_cookie_client(app)
-    codes = [embed_sign(client, email=f"r{n}@example.org").status_code for n in range(3)]
-    assert codes == [303, 303, 429]
+    answers = [embed_sign(client, email=f"r{n}@example.org") for n in range(3)]
+    assert [answer.status_code for answer in answers] == [303, 303, 429]
+    # The refusal shows inside the partner's frame.
+    assert "frame-ancestors *" in answers[2].headers["Content-Security-Policy"]
     assert signature_of(app, "r2@example.org") is None
 
 

@@ -43,6 +43,9 @@ from petitions.web.security_headers import allow_framing
 from petitions.web.unit_of_work import reading_first
 
 bp = Blueprint("embed", __name__)
+# Every answer of these URLs may be framed: error pages too (a 429 shows in the frame, not as a
+# refused frame).
+bp.after_request(allow_framing)
 
 
 class EmbedSignatureForm(SignatureForm):
@@ -73,15 +76,11 @@ def _letter_or_404(slug: str) -> Letter:
     return letter
 
 
-def _framable(body: str, status: int = 200) -> Response:
-    return allow_framing(make_response(body, status))
-
-
 def _render(letter: Letter, form: EmbedSignatureForm, status: int = 200) -> Response:
     language = current_language()
     form.form_token.data = make_form_token(letter.id)  # a fresh one on every page
     ref = form.ref.data or ""
-    return _framable(
+    return make_response(
         render_template(
             "public/embed.html",
             letter=letter,
@@ -137,7 +136,7 @@ csrf.exempt(sign)
 @bp.get("/letters/<slug>/embed/check-email")
 def check_email(slug: str) -> ResponseReturnValue:
     found = _letter_or_404(slug)
-    return _framable(
+    return make_response(
         render_template(
             "public/embed_check_email.html",
             letter=found,
