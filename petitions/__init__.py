@@ -35,6 +35,7 @@ def default_instance_path() -> Path:
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, commands, error pages, outbox worker."""
+    from petitions.api.answer_memo import AnswerMemo
     from petitions.api.views import bp as api_bp
     from petitions.cli import init_cli
     from petitions.config import load_settings
@@ -43,6 +44,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.models.exports import PdfExport  # noqa: F401  (its tables join the metadata)
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
     from petitions.public.follow_up import bp as follow_up_bp
+    from petitions.public.embed import bp as embed_bp
     from petitions.public.page_cache import PageCache
     from petitions.public.sharing import init_sharing
     from petitions.public.verification import bp as verification_bp
@@ -78,6 +80,9 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     if not app.logger.handlers or app.logger.level == logging.NOTSET:
         app.logger.setLevel(logging.INFO)
 
+    if app.config["API_MEMO_SECONDS"] > 0:  # inside the proxy fix: keyed on the checked host
+        app.wsgi_app = AnswerMemo(app.wsgi_app, app.config["API_MEMO_SECONDS"])  # type: ignore[method-assign]
+
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
         # X-Forwarded-Host only with ALLOWED_HOSTS, which then checks it (web/hosts.py).
@@ -98,6 +103,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(follow_up_bp)
     app.register_blueprint(verification_bp)
     init_sharing(app)
+    app.register_blueprint(embed_bp)
     app.extensions["petitions.page_cache"] = PageCache()
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)

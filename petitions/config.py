@@ -226,6 +226,9 @@ class Settings:
     jobs_worker: str
     jobs_immediate: bool
     export_inline_rows: int
+    embed_form_max_age: int
+    api_cache_seconds: int
+    api_memo_seconds: float
     sqlite_synchronous: str
     email_check_deliverability: bool
     reminder_after: float
@@ -288,6 +291,9 @@ class Settings:
             jobs_worker=env.choice("JOBS_WORKER", "thread", WORKER_MODES),
             jobs_immediate=env.flag("JOBS_IMMEDIATE", False),
             export_inline_rows=env.integer("EXPORT_INLINE_ROWS", 2000),
+            embed_form_max_age=env.integer("EMBED_FORM_MAX_AGE", 4 * 3600, minimum=60),
+            api_cache_seconds=env.integer("API_CACHE_SECONDS", 30),
+            api_memo_seconds=env.number("API_MEMO_SECONDS", 1.0),
             sqlite_synchronous=env.choice(
                 "SQLITE_SYNCHRONOUS", "NORMAL", SQLITE_SYNC_MODES, upper=True
             ),
@@ -343,6 +349,11 @@ class Settings:
             "JOBS_IMMEDIATE": self.jobs_immediate,
             # A delivery PDF of at most this many signatories is built within the request.
             "EXPORT_INLINE_ROWS": self.export_inline_rows,
+            # How long an embedded form's token is accepted (the embed's stand-in for a session).
+            "EMBED_FORM_MAX_AGE": self.embed_form_max_age,
+            # Cache-Control max-age of API answers, and how long each worker reuses one (0: never).
+            "API_CACHE_SECONDS": self.api_cache_seconds,
+            "API_MEMO_SECONDS": self.api_memo_seconds,
             # A running PDF job silent for this long was killed; asking again starts a new one.
             "EXPORT_STALE_SECONDS": 300,
             # Checks on the public verification page (is my name on the delivered list?).

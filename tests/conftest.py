@@ -69,6 +69,7 @@ def _settings(url: str, **extra: Any) -> dict[str, Any]:
         "JOBS_IMMEDIATE": True,
         "MAIL_URL": "console:",
         "RATELIMIT_ENABLED": False,
+        "API_MEMO_SECONDS": 0,  # API answers as they are now (tests of the memo turn it on)
         "PUBLIC_URL": "http://petitions.test",
         "OUTBOX_RETRY_BASE_SECONDS": 0.05,
         "OUTBOX_RETRY_MAX_SECONDS": 0.2,

@@ -170,7 +170,7 @@ def test_csv_has_bom_header_crlf_and_rfc4180_quoting():
         "public": "yes",
         "signed_at": "2026-03-14T09:26:53Z", "confirmed_at": "2026-03-14T09:31:53Z",
         "website": "", "comment": "", "hidden": "no", "verified": "no", "language": "sq",
-        "withdrawn_at": "",
+        "withdrawn_at": "", "source": "",
     }  # fmt: skip
     assert second[header.index("public")] == "no"
     assert third[header.index("organisation")] == "Shoqata, Korçë"

@@ -149,6 +149,8 @@ def _assert_albanian(html: str) -> None:
         f"/letters/{INCLUSIVE}",
         f"/letters/{G20}/signatories?kind=individual",
         f"/letters/{G20}/signatories?kind=organisation",
+        f"/letters/{G20}/embed",
+        f"/letters/{G20}/embed/check-email",
         "/no-such-page",
         "/letters/no-such-letter",
         "/confirm/not-a-token",

@@ -51,6 +51,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("staff.letters.edit", "POST"): LETTER_EDITORS,
     ("staff.letters.status", "POST"): LETTER_EDITORS,
     ("staff.letters.confirm_status", "GET"): LETTER_EDITORS,
+    ("staff.partners.partners", "GET"): LETTER_READERS,
+    ("staff.partners.add", "POST"): LETTER_EDITORS,
+    ("staff.partners.remove", "POST"): LETTER_EDITORS,
     ("staff.exports.form", "GET"): LETTER_EDITORS,
     ("staff.exports.csv_file", "GET"): LETTER_EDITORS,
     ("staff.exports.csv_file", "POST"): LETTER_EDITORS,
@@ -93,6 +96,7 @@ URL_VALUES = {
     "reason_id": 99999,
     "export_id": 99999,
     "update_id": 99999,
+    "partner_id": 99999,
     "change": None,  # the first value the converter allows
 }
 

@@ -1,8 +1,13 @@
-"""The read-only JSON API (``/api/v1``): letters and their counts, nothing personal."""
+"""The read-only JSON API (``/api/v1``): letters and their counts, nothing personal.
+
+Partners' pages read the counts from their own origin: every answer allows any origin
+(``Access-Control-Allow-Origin: *``, never with credentials: nothing here needs a cookie), carries
+an ``ETag`` and a short ``Cache-Control``, and a request whose ``If-None-Match`` matches gets 304.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from petitions.api.openapi import openapi_document
@@ -12,6 +17,18 @@ from petitions.services import letters as letter_service
 from petitions.web.links import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.after_request
+def cacheable_anywhere(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method in ("GET", "HEAD") and response.status_code == 200:
+        response.headers["Cache-Control"] = (
+            f"public, max-age={current_app.config['API_CACHE_SECONDS']}"
+        )
+        response.add_etag()
+        response.make_conditional(request)
+    return response
 
 
 def letter_summary(letter: Letter) -> dict[str, object]:

@@ -11,6 +11,7 @@ from petitions.models import (  # noqa: F401
     letters,
     outbox,
     schedule,
+    referrals,
     signature_changes,
     signatures,
     staff,

@@ -73,6 +73,8 @@ class Signature(Base):
         Index("ix_signatures_letter_confirmed", "letter_id", "confirmed_at"),
         # An update's recipients, walked in id order batch after batch.
         Index("ix_signatures_update_recipients", "letter_id", "updates", "status", "id"),
+        # The dashboard's signatures per referral source.
+        Index("ix_signatures_letter_source", "letter_id", "source"),
         Index(
             "ix_signatures_letter_hidden",
             "letter_id",
@@ -137,6 +139,8 @@ class Signature(Base):
     updates_text_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     updates_chosen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The referral code (``?ref=``) the signing form carried; "" when none.
+    source: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     letter: Mapped[Letter] = relationship()
 

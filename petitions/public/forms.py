@@ -10,12 +10,21 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select, html_params
 
 from petitions.models.signatures import SignatureKind
+from petitions.services.referrals import clean_ref
 from petitions.services.signing import CONSENT_LABEL, SignatureInput
 from petitions.services.subscriptions import UPDATES_LABEL
 from petitions.services.text_input import (
@@ -151,6 +160,8 @@ class SignatureForm(TranslatedForm):
     updates = BooleanField(UPDATES_LABEL)  # optional, never ticked in advance
     # A field people never see; automated form fillers do.
     leave_empty = StringField(_l("Leave this field empty"))
+    # The referral source (``?ref=``) carried by the page; a malformed one is dropped, not refused.
+    ref = HiddenField(filters=[clean_ref])
 
     def __init__(self, *args: Any, language: str = "en", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -208,6 +219,7 @@ class SignatureForm(TranslatedForm):
             is_public=bool(self.public.data),
             language=language,
             updates=bool(self.updates.data),
+            source=self.ref.data or "",
         )
 
 

@@ -15,6 +15,7 @@ from petitions.models.signatures import SignatureKind
 from petitions.public import follow_up
 from petitions.public.forms import ConfirmForm, SignatureForm
 from petitions.public.page_cache import PageCache, letter_page_key
+from petitions.public.referral_field import carry_ref
 from petitions.public.sharing import requested_text
 from petitions.services import deliveries, signatory_pages, signature_links, signing
 from petitions.services import letters as letter_service
@@ -87,10 +88,12 @@ def letter(slug: str) -> ResponseReturnValue:
     try:
         found = _letter_or_404(slug)
         shown = requested_text(found)[0].language
-        return cache.page(
-            (letter_page_key(found, language), shown, request.host_url),
-            lambda: _letter_html(found, SignatureForm(language=language)),
-            name,
+        return carry_ref(
+            cache.page(
+                (letter_page_key(found, language), shown, request.host_url),
+                lambda: _letter_html(found, SignatureForm(language=language)),
+                name,
+            )
         )
     except Exception as error:
         # The database is down: the page as it last was beats an error page.

@@ -63,6 +63,8 @@ ACTION_LABELS = {
     "letter.text_versioned": _l("New text version"),
     "letter.status_changed": _l("Letter status changed"),
     "letter.organisers_changed": _l("Letter's organisers changed"),
+    "letter.partner_added": _l("Partner registered"),
+    "letter.partner_removed": _l("Partner removed"),
     "signature.approve": _l("Signature approved"),
     "signature.reject": _l("Signature rejected"),
     "signature.spam": _l("Signature marked as spam"),
@@ -89,6 +91,7 @@ OBJECT_LABELS = {
     "signatures": _l("Signature"),
     "pdf_exports": _l("Delivery PDF"),
     "deliveries": _l("Delivery"),
+    "partners": _l("Partner"),
 }
 
 

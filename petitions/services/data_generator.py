@@ -349,7 +349,7 @@ COLUMNS = (
     "language", "text_id", "text_hash", "consent_text_hash", "consented_at", "ip_hash",
     "confirm_nonce", "withdraw_nonce", "confirm_emails_sent", "notices_sent", "created_at",
     "confirmed_at", "withdrawn_at", "updated_at", "moderated_at", "moderation_reason",
-    "verified_at",
+    "verified_at", "source",
 )  # fmt: skip
 Row = tuple[object, ...]
 Stamp = Callable[[datetime], object]
@@ -493,4 +493,5 @@ class _RowFactory:
             stamp(moderated) if moderated else None,
             "Duplicate" if status == "rejected" else "",
             stamp(verified) if verified else None,
+            "",  # no referral code
         )

@@ -80,6 +80,7 @@ class SignatureInput:
     comment: str = ""
     is_public: bool = True
     updates: bool = False  # keep me informed about this letter
+    source: str = ""  # the referral code (``?ref=``), "" when none
 
 
 CONSENT_LABEL = lazy_gettext(
@@ -131,9 +132,11 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
         # instant still gets this pending signature, but confirming it is refused.)
         raise LetterNotOpen()
     details = _signer_details(data, prepared.text_id, prepared.text_hash)
-    agreement = _agreement(data.language, ip_hash, now) | updates_choice(
-        data.updates, data.language, now
-    )
+    agreement = {
+        **_agreement(data.language, ip_hash, now),
+        **updates_choice(data.updates, data.language, now),
+        "source": data.source,
+    }
     values = {
         "letter_id": letter.id,
         "email": data.email,

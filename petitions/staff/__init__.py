@@ -13,13 +13,22 @@ from flask_login import current_user
 from petitions.extensions import login_manager
 from petitions.services.access import Permission, may
 from petitions.services.audit import action_label
-from petitions.staff import admin, auth, exports, home, letters, moderation, updates
+from petitions.staff import admin, auth, exports, home, letters, moderation, partners, updates
 from petitions.staff.gate import load_staff_user, no_store, require_session
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_session)
 bp.after_request(no_store)
-for _area in (auth.bp, home.bp, letters.bp, exports.bp, moderation.bp, admin.bp, updates.bp):
+for _area in (
+    auth.bp,
+    home.bp,
+    letters.bp,
+    partners.bp,
+    exports.bp,
+    moderation.bp,
+    admin.bp,
+    updates.bp,
+):
     bp.register_blueprint(_area)
 
 

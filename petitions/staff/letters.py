@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from petitions.models.letters import Letter, LetterStatus
-from petitions.services import letter_editing, letter_stats, letter_status
+from petitions.services import letter_editing, letter_stats, letter_status, referrals
 from petitions.services.access import Permission, may
 from petitions.services.letter_editing import LetterEditError
 from petitions.services.letter_status import StatusAction
@@ -158,6 +158,7 @@ def dashboard(slug: str) -> ResponseReturnValue:
         figures=figures,
         sentences=audit_sentences.sentences(figures.events),
         chart=_chart(figures.daily),
+        sources=referrals.source_figures(letter),
     )
 
 

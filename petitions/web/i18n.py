@@ -19,7 +19,8 @@ def select_locale() -> str:
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     asked = request.args.get("lang")
     if asked in languages:
-        session["lang"] = asked
+        if request.blueprint != "embed":  # embeds carry it in their URLs and set no cookie
+            session["lang"] = asked
         return asked
     remembered = session.get("lang")
     if isinstance(remembered, str) and remembered in languages:

@@ -19,7 +19,7 @@ from petitions.web.client_address import client_address
 from petitions.web.login_throttle import init_login_throttle
 
 # Endpoints that write a row and may queue an email for someone.
-LIMITED_ENDPOINTS = ("public.sign", "public.renew")
+LIMITED_ENDPOINTS = ("public.sign", "public.renew", "embed.sign")
 
 
 VERIFY_ENDPOINTS = (

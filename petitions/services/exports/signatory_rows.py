@@ -72,6 +72,7 @@ class SignatureRow(NamedTuple):
     verified_at: datetime | None
     language: str
     withdrawn_at: datetime | None
+    source: str = ""  # the referral code the signature came with
 
 
 # The selected columns, in SignatureRow's order.

@@ -2,7 +2,8 @@
 
 Columns (``COLUMNS``): first the contract's twelve, in its order, then ``website``, ``comment``,
 ``hidden``, ``verified``, ``language`` and ``withdrawn_at`` (what organisers ask for when they
-follow up: who is verified, who wrote what, who left). ``signed_at`` is when the form was
+follow up: who is verified, who wrote what, who left), and ``source``: the referral code the
+signature came with (``?ref=``, a partner's link or embed). ``signed_at`` is when the form was
 submitted, ``confirmed_at`` when the email link was used. Datetimes are ISO 8601 in UTC to the
 second (``2026-03-14T09:26:53Z``): sortable as text and the same in every locale. Booleans are
 ``yes``/``no``: spreadsheets turn TRUE/FALSE into localised booleans (WAHR, VRAI), words stay.
@@ -49,7 +50,7 @@ COLUMNS: tuple[str, ...] = (
     "id", "kind", "name", "organisation", "title", "email", "country", "city", "status",
     "public", "signed_at", "confirmed_at",
     # ours
-    "website", "comment", "hidden", "verified", "language", "withdrawn_at",
+    "website", "comment", "hidden", "verified", "language", "withdrawn_at", "source",
 )  # fmt: skip
 
 
@@ -78,6 +79,7 @@ def cells(row: SignatureRow) -> list[Any]:
         "no" if row.verified_at is None else "yes",
         n(row.language),
         _stamp(row.withdrawn_at),
+        n(row.source),  # a code may start with a hyphen
     ]
 
 
