@@ -43,8 +43,8 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.models.database import init_database
     from petitions.models.exports import PdfExport  # noqa: F401  (its tables join the metadata)
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
-    from petitions.public.follow_up import bp as follow_up_bp
     from petitions.public.embed import bp as embed_bp
+    from petitions.public.follow_up import bp as follow_up_bp
     from petitions.public.page_cache import PageCache
     from petitions.public.sharing import init_sharing
     from petitions.public.verification import bp as verification_bp
