@@ -24,6 +24,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.models.exports import PdfExport  # noqa: F401  (its tables join the metadata)
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
     from petitions.public.page_cache import PageCache
+    from petitions.public.privacy import bp as privacy_bp
     from petitions.public.verification import bp as verification_bp
     from petitions.public.views import bp as public_bp
     from petitions.staff import init_staff
@@ -68,6 +69,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     init_templating(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(verification_bp)
+    app.register_blueprint(privacy_bp)
     app.extensions["petitions.page_cache"] = PageCache()
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)

@@ -170,6 +170,21 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
         # hide_parameters: SQL errors and echo never carry emails, bodies or tokens.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
+        # --- privacy ---
+        # Who runs the site (the data controller), shown on /privacy; the authority is one line,
+        # "Name, https://…" (its URL after the last comma).
+        "OPERATOR_NAME": os.environ.get("OPERATOR_NAME", "").strip() or None,
+        "OPERATOR_ADDRESS": os.environ.get("OPERATOR_ADDRESS", "").strip() or None,
+        "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", "").strip() or None,
+        "SUPERVISORY_AUTHORITY": os.environ.get("SUPERVISORY_AUTHORITY", "").strip() or None,
+        # Signers' personal data is anonymised this many days after a letter closed or was
+        # delivered; a letter may set its own number of days, at most RETENTION_MAX_DAYS.
+        "RETENTION_DAYS": int(os.environ.get("RETENTION_DAYS") or 180),
+        "RETENTION_MAX_DAYS": int(os.environ.get("RETENTION_MAX_DAYS") or 730),
+        # How long an emailed erasure or access link works.
+        "PRIVACY_LINK_MAX_AGE": 2 * 24 * 3600,
+        # Per client address, and per typed email address, on /privacy/erase and /access.
+        "PRIVACY_RATE_LIMIT": os.environ.get("PRIVACY_RATE_LIMIT", "10 per minute;60 per hour"),
     }
     if os.environ.get("SECRET_KEY"):
         settings["SECRET_KEY"] = os.environ["SECRET_KEY"]

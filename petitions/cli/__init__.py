@@ -15,6 +15,7 @@ def init_cli(app: Flask) -> None:
     )
     from petitions.cli.exports import export_command, jobs_cli
     from petitions.cli.generate import generate_command
+    from petitions.cli.privacy import retention_cli
 
     for command in (
         demo_command,
@@ -25,5 +26,6 @@ def init_cli(app: Flask) -> None:
         generate_command,
         export_command,
         jobs_cli,
+        retention_cli,
     ):
         app.cli.add_command(command)

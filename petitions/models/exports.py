@@ -91,6 +91,9 @@ class PdfExport(Base):
     file_size: Mapped[int] = mapped_column(Integer, default=0)
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(String(300), default="")
+    # When the stored file and its name checks were deleted under the retention policy; the
+    # digests and counts stay, so the verification page still answers for the list.
+    list_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     letter: Mapped[Letter] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(

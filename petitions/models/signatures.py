@@ -105,6 +105,9 @@ class Signature(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     consent_text_hash: Mapped[str] = mapped_column(String(64))
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The hash of the public-listing sentence the signer ticked (in their language), or "" when
+    # they did not ask to be listed; given at ``consented_at`` (services/consents.py).
+    public_consent_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Bound into confirmation links; replaced when a new email goes out, so old links stop working.
     confirm_nonce: Mapped[str] = mapped_column(String(32))
@@ -129,6 +132,9 @@ class Signature(Base):
     moderation_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # An organisation staff have checked: a badge on the public list.
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the personal data went (retention or an erasure request): name, address, city …
+    # are blank; kind, country, status and dates stay, so every count stays (services/erasure.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     letter: Mapped[Letter] = relationship()
 

@@ -22,12 +22,18 @@ class Purpose(enum.StrEnum):
     CONFIRM = "confirm"
     WITHDRAW = "withdraw"
     CHANGE = "change"  # "use these details": applies an offer of other details, and confirms
+    # The privacy rights: a link to an address's owner that names one of its signatures (and
+    # that signature's withdrawal nonce); it stands for every signature of the address.
+    ERASE = "erase"
+    ACCESS = "access"
 
 
 MAX_AGE_SETTING = {
     Purpose.CONFIRM: "CONFIRM_MAX_AGE",
     Purpose.WITHDRAW: "WITHDRAW_MAX_AGE",
     Purpose.CHANGE: "CONFIRM_MAX_AGE",  # it confirms too, so it lives as long
+    Purpose.ERASE: "PRIVACY_LINK_MAX_AGE",
+    Purpose.ACCESS: "PRIVACY_LINK_MAX_AGE",
 }
 
 
