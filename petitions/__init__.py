@@ -22,6 +22,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.extensions import csrf, db, migrate
     from petitions.models.database import init_database
     from petitions.models.exports import PdfExport  # noqa: F401  (its tables join the metadata)
+    from petitions.models.privacy import PrivacyRequest  # noqa: F401  (its table joins too)
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
     from petitions.public.page_cache import PageCache
     from petitions.public.privacy import bp as privacy_bp

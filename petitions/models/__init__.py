@@ -9,6 +9,7 @@ from petitions.models import (  # noqa: F401
     exports,
     letters,
     outbox,
+    privacy,
     signature_changes,
     signatures,
     staff,

@@ -67,6 +67,8 @@ class Signature(Base):
         # The moderation queue's keyset pages and the signals of the last hour.
         Index("ix_signatures_letter_created", "letter_id", "created_at", "id"),
         Index("ix_signatures_letter_domain", "letter_id", "email_domain"),
+        # Everything of one address, on every letter: erasure and access requests.
+        Index("ix_signatures_email_canonical", "email_canonical"),
         # The all-letters queue, newest or oldest first.
         Index("ix_signatures_created", "created_at", "id"),
         # The staff dashboard: confirmations per day, and the (few) hidden signatures.

@@ -16,8 +16,10 @@ from flask import current_app
 COLLECTED = ("kind", "name", "email", "organisation", "title", "country", "city", "website",
              "comment", "is_public", "language")  # fmt: skip
 # What the addressees receive: the delivery PDF's columns (services/exports/pdf_model.py
-# SignatoryEntry). Never the email address.
+# Signatory). Never the email address. Comments only when the organisers choose to print them
+# (delivery_document.PdfOptions.include_comments, off by default).
 DELIVERED = ("name", "organisation", "title", "city", "country")
+DELIVERED_IF_CHOSEN = ("comment",)
 # What the public list shows of a signature listed by its signer's choice
 # (templates/public/_signatory_list.html).
 LISTED = ("name", "organisation", "title", "city", "country")

@@ -31,6 +31,7 @@ from petitions.models.database import rowcount, unit_of_work
 from petitions.models.exports import Delivery, ListedEntry, PdfExport, PdfExportChunk
 from petitions.models.letters import Letter, LetterStatus
 from petitions.models.outbox import OutboxEmail, OutboxStatus
+from petitions.models.privacy import PrivacyRequest
 from petitions.models.signature_changes import SignatureChange
 from petitions.models.signatures import Signature
 from petitions.services import audit
@@ -39,6 +40,7 @@ from petitions.services.counters import bump_public_version
 
 # Rows per transaction: a window of this many ids takes well under a second on either database.
 BATCH = 5000
+REQUESTS_KEPT = timedelta(days=1)
 
 
 @dataclass
@@ -220,6 +222,8 @@ def _expire_rows(report: RetentionReport, now: datetime) -> None:
             )
             return
         report.offers = rowcount(db.session.execute(delete(SignatureChange).where(*old_offers)))
+        # Erasure and access requests (keyed hashes, for the quiet period): a day is plenty.
+        db.session.execute(delete(PrivacyRequest).where(PrivacyRequest.at < now - REQUESTS_KEPT))
     while True:  # in batches: a year of emails must not hold SQLite's write lock for long
         with unit_of_work():
             batch = select(OutboxEmail.id).where(*old_emails).limit(BATCH).scalar_subquery()

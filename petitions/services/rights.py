@@ -15,6 +15,9 @@ audit trail records the figures, never the address.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +32,7 @@ from petitions.models.columns import utcnow
 from petitions.models.exports import Delivery, ListedEntry, PdfExport
 from petitions.models.letters import Letter, LetterStatus
 from petitions.models.outbox import OutboxEmail
+from petitions.models.privacy import PrivacyRequest
 from petitions.models.signatures import Signature, SignatureStatus
 from petitions.services import audit
 from petitions.services.anonymisation import anonymise_where
@@ -38,6 +42,7 @@ from petitions.services.errors import DomainError
 from petitions.services.exports.digest import entry_hash
 from petitions.services.outbox import queue_email
 from petitions.services.signature_changes import forget_offers
+from petitions.services.signing import RESEND_QUIET_PERIOD
 from petitions.services.text_input import canonical_email
 from petitions.services.tokens import Claim, Purpose, make_token
 from petitions.web.links import external_url
@@ -65,14 +70,38 @@ def _first_signature(address: str) -> Signature | None:
     )
 
 
+def _address_hash(address: str) -> str:
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"petitions.privacy", "sha256")
+    typed = address.strip().lower()
+    with contextlib.suppress(ValueError):
+        typed = canonical_email(address)
+    return hmac.new(key.digest(), typed.encode(), hashlib.sha256).hexdigest()
+
+
 def request_link(purpose: Purpose, address: str, language: str) -> None:
     """Mail the address a link for ``purpose`` if it signed anything; the caller's answer is
-    the same either way. The email is rendered in both cases, so both cost the same."""
+    the same either way. Both ways do the same work (the lookups, the email rendered, a request
+    row written and committed); only whether the rendered email joins the outbox differs. An
+    address gets at most one link per quiet period, whoever asks."""
+    now = utcnow()
+    key = _address_hash(address)
+    recently_mailed = db.session.scalar(
+        select(PrivacyRequest.id)
+        .where(
+            PrivacyRequest.address_hash == key,
+            PrivacyRequest.purpose == purpose.value,
+            PrivacyRequest.at > now - RESEND_QUIET_PERIOD,
+            PrivacyRequest.mailed.is_(True),
+        )
+        .limit(1)
+    )
     signature = _first_signature(address)
     stand_in = signature or Signature(id=0, email=address, withdraw_nonce="0" * 16)
     email = _queue_link(purpose, stand_in, language)
-    if signature is None:
+    mailed = signature is not None and recently_mailed is None
+    if not mailed:
         db.session.expunge(email)  # rendered, never written
+    db.session.add(PrivacyRequest(purpose=purpose.value, address_hash=key, at=now, mailed=mailed))
 
 
 def _queue_link(purpose: Purpose, signature: Signature, language: str) -> OutboxEmail:

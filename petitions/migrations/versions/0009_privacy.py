@@ -32,6 +32,19 @@ def upgrade():
     op.add_column(
         "pdf_exports", sa.Column("list_deleted_at", sa.DateTime(timezone=True), nullable=True)
     )
+    op.create_index("ix_signatures_email_canonical", "signatures", ["email_canonical"])
+    op.create_table(
+        "privacy_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("address_hash", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("mailed", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_requests")),
+    )
+    op.create_index(
+        "ix_privacy_requests_address", "privacy_requests", ["address_hash", "purpose", "at"]
+    )
     # Letters closed before this revision: their retention counts from today, never earlier
     # (nothing is anonymised by surprise on the first run).
     op.execute(
@@ -43,6 +56,9 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_privacy_requests_address", table_name="privacy_requests")
+    op.drop_table("privacy_requests")
+    op.drop_index("ix_signatures_email_canonical", table_name="signatures")
     with op.batch_alter_table("pdf_exports", schema=None) as batch_op:
         batch_op.drop_column("list_deleted_at")
     with op.batch_alter_table("letters", schema=None) as batch_op:
