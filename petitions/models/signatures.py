@@ -109,7 +109,7 @@ class Signature(Base):
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The hash of the public-listing sentence the signer ticked (in their language), or "" when
     # they did not ask to be listed; given at ``consented_at`` (services/consents.py).
-    public_consent_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    public_consent_hash: Mapped[str] = mapped_column(String(64), server_default="")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Bound into confirmation links; replaced when a new email goes out, so old links stop working.
     confirm_nonce: Mapped[str] = mapped_column(String(32))
