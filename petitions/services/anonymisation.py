@@ -39,17 +39,22 @@ def anonymise_where(*conditions: Any) -> int:
     """
     chosen = and_(*conditions, Signature.anonymised_at.is_(None))
     ids = select(Signature.id).where(chosen).scalar_subquery()
-    db.session.execute(
-        delete(SignatureChange)
-        .where(SignatureChange.signature_id.in_(ids))
-        .execution_options(synchronize_session=False)
-    )
-    # A worker may be sending one right now; its row goes with the next run.
-    db.session.execute(
-        delete(OutboxEmail)
-        .where(OutboxEmail.signature_id.in_(ids), OutboxEmail.status != OutboxStatus.SENDING)
-        .execution_options(synchronize_session=False)
-    )
+    # Both are rare once a letter is closed: look (by index) before deleting.
+    offers = select(SignatureChange.id).where(SignatureChange.signature_id.in_(ids))
+    if db.session.scalar(offers.limit(1)) is not None:
+        db.session.execute(
+            delete(SignatureChange)
+            .where(SignatureChange.signature_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+    emails = select(OutboxEmail.id).where(OutboxEmail.signature_id.in_(ids))
+    if db.session.scalar(emails.limit(1)) is not None:
+        # A worker may be sending one right now; its row goes with the age-based expiry.
+        db.session.execute(
+            delete(OutboxEmail)
+            .where(OutboxEmail.signature_id.in_(ids), OutboxEmail.status != OutboxStatus.SENDING)
+            .execution_options(synchronize_session=False)
+        )
     now = utcnow()
     result = db.session.execute(
         update(Signature)

@@ -2,9 +2,9 @@
 
 A letter's data is kept until ``RETENTION_DAYS`` (or the letter's own ``retention_days``, at
 most ``RETENTION_MAX_DAYS``) after the later of its closing and its last delivery. Then
-:func:`run_retention` anonymises its signatures (services/anonymisation.py) in id windows of
-``BATCH`` rows, each window its own short transaction, so signing on other letters waits at most
-one window; deletes its stored delivery PDFs and their name checks (the digests, counts and the
+:func:`run_retention` anonymises its signatures (services/anonymisation.py) in id windows, each
+its own transaction sized to take about ``TARGET_SECONDS``, so signing on other letters waits at
+most about one window; deletes its stored delivery PDFs and their name checks (the digests, counts and the
 verification page stay, which then says when the list was deleted); and marks the letter done.
 
 Kill it at any moment and run it again: every window only touches rows not yet anonymised, and
@@ -38,8 +38,12 @@ from petitions.services import audit
 from petitions.services.anonymisation import anonymise_where
 from petitions.services.counters import bump_public_version
 
-# Rows per transaction: a window of this many ids takes well under a second on either database.
-BATCH = 5000
+# Ids per transaction to begin with; then each window is sized to take about TARGET_SECONDS,
+# so that signing on other letters (SQLite: every other writer) waits at most about that long.
+BATCH = 2000
+MAX_BATCH = 50_000
+TARGET_SECONDS = 0.25
+SQLITE_GAP_SECONDS = 0.05
 REQUESTS_KEPT = timedelta(days=1)
 
 
@@ -132,6 +136,15 @@ def run_retention(dry_run: bool = False, now: datetime | None = None) -> Retenti
     return report
 
 
+def _next_window(window: int, seconds: float) -> int:
+    """Halve a window that took too long, grow one that was quick (within bounds)."""
+    if seconds > TARGET_SECONDS:
+        return max(100, window // 2)
+    if seconds < TARGET_SECONDS / 2:
+        return min(MAX_BATCH, window * 2)
+    return window
+
+
 def _remaining(letter_id: int) -> int:
     return (
         db.session.scalar(
@@ -160,17 +173,25 @@ def _anonymise_letter(due: LetterRetention, now: datetime) -> None:
                 Signature.letter_id == due.letter_id
             )
         ).one()
-    if low is not None:
-        for start in range(low, high + 1, BATCH):
-            with unit_of_work():
-                done = anonymise_where(
-                    Signature.letter_id == due.letter_id,
-                    Signature.id >= start,
-                    Signature.id < start + BATCH,
-                )
-                if done:  # cached pages of the letter show the shorter list at once
-                    bump_public_version([due.letter_id])
-                due.signatures += done
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    window, start = BATCH, low
+    while start is not None and start <= high:
+        began = time.perf_counter()
+        with unit_of_work():
+            done = anonymise_where(
+                Signature.letter_id == due.letter_id,
+                Signature.id >= start,
+                Signature.id < start + window,
+            )
+            if done:  # cached pages of the letter show the shorter list at once
+                bump_public_version([due.letter_id])
+        due.signatures += done
+        start += window
+        window = _next_window(window, time.perf_counter() - began)
+        if sqlite:
+            # SQLite has one writer: a signer waiting for the lock polls every 100 ms at most,
+            # so leave it a gap between windows.
+            time.sleep(SQLITE_GAP_SECONDS)
     with unit_of_work():
         # Rows written since the windows were chosen (a letter reopened meanwhile): caught up
         # here; the letter is marked done in the same transaction.

@@ -33,6 +33,7 @@ def upgrade():
         "pdf_exports", sa.Column("list_deleted_at", sa.DateTime(timezone=True), nullable=True)
     )
     op.create_index("ix_signatures_email_canonical", "signatures", ["email_canonical"])
+    op.create_index("ix_outbox_emails_signature", "outbox_emails", ["signature_id"])
     op.create_table(
         "privacy_requests",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -59,6 +60,7 @@ def downgrade():
     op.drop_index("ix_privacy_requests_address", table_name="privacy_requests")
     op.drop_table("privacy_requests")
     op.drop_index("ix_signatures_email_canonical", table_name="signatures")
+    op.drop_index("ix_outbox_emails_signature", table_name="outbox_emails")
     with op.batch_alter_table("pdf_exports", schema=None) as batch_op:
         batch_op.drop_column("list_deleted_at")
     with op.batch_alter_table("letters", schema=None) as batch_op:
