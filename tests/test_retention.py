@@ -270,7 +270,7 @@ CHILD = textwrap.dedent(
     from petitions.services import retention
 
     app = create_app(_settings(os.environ["CHILD_DATABASE_URL"], RETENTION_DAYS=10))
-    retention.BATCH = retention.MAX_BATCH = 100
+    retention.BATCH = retention.MIN_BATCH = retention.MAX_BATCH = 100
     real = retention.anonymise_where
 
     def slow(*conditions):
