@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 # What the signing form asks (services/signing.py SignatureInput), in the notice's order.
 COLLECTED = ("kind", "name", "email", "organisation", "title", "country", "city", "website",
@@ -58,7 +59,7 @@ class Notice:
 def privacy_notice() -> Notice:
     config = current_app.config
     return Notice(
-        site_name=str(config.get("SITE_NAME") or "Open letters"),
+        site_name=config.get("SITE_NAME") or str(_l("Open letters")),
         operator_name=config.get("OPERATOR_NAME"),
         operator_address=config.get("OPERATOR_ADDRESS"),
         contact=config.get("PRIVACY_CONTACT"),
