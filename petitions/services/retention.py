@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from petitions.extensions import db
 from petitions.models.columns import utcnow
@@ -46,6 +46,7 @@ MIN_BATCH = 1000
 MAX_BATCH = 50_000
 TARGET_SECONDS = 0.3
 SQLITE_GAP_SECONDS = 0.05
+SQLITE_CACHE_KIB = 256 * 1024  # for the run's connection, while it works
 REQUESTS_KEPT = timedelta(days=1)
 
 
@@ -182,6 +183,8 @@ def _anonymise_letter(due: LetterRetention, now: datetime) -> None:
             # The transaction begins here (SQLite: waits for the write lock), then the clock
             # runs for the work alone.
             db.session.execute(select(Letter.id).where(Letter.id == due.letter_id))
+            if sqlite:  # the indexes' pages stay in memory: about a fifth less work per row
+                db.session.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}"))
             began = time.perf_counter()
             done = anonymise_where(
                 Signature.letter_id == due.letter_id,
@@ -199,6 +202,8 @@ def _anonymise_letter(due: LetterRetention, now: datetime) -> None:
             # so leave it a gap between windows.
             time.sleep(SQLITE_GAP_SECONDS)
     with unit_of_work():
+        if sqlite:
+            db.session.execute(text("PRAGMA cache_size=-2000"))  # SQLite's default again
         # Rows written since the windows were chosen (a letter reopened meanwhile): caught up
         # here; the letter is marked done in the same transaction.
         due.signatures += anonymise_where(
