@@ -45,7 +45,7 @@ BATCH = 5000
 MIN_BATCH = 1000
 MAX_BATCH = 50_000
 TARGET_SECONDS = 0.3
-SQLITE_GAP_SECONDS = 0.05
+SQLITE_GAP_SECONDS = 0.1
 SQLITE_CACHE_KIB = 256 * 1024  # for the run's connection, while it works
 REQUESTS_KEPT = timedelta(days=1)
 
