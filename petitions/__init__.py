@@ -42,10 +42,12 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from petitions.extensions import csrf, db, migrate
     from petitions.models.database import init_database
     from petitions.models.exports import PdfExport  # noqa: F401  (its tables join the metadata)
+    from petitions.models.privacy import PrivacyRequest  # noqa: F401  (its table joins too)
     from petitions.models.staff import StaffUser  # noqa: F401  (its tables join the metadata)
     from petitions.public.embed import bp as embed_bp
     from petitions.public.follow_up import bp as follow_up_bp
     from petitions.public.page_cache import PageCache
+    from petitions.public.privacy import bp as privacy_bp
     from petitions.public.sharing import init_sharing
     from petitions.public.verification import bp as verification_bp
     from petitions.public.views import bp as public_bp
@@ -104,6 +106,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(verification_bp)
     init_sharing(app)
     app.register_blueprint(embed_bp)
+    app.register_blueprint(privacy_bp)
     app.extensions["petitions.page_cache"] = PageCache()
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)

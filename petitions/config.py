@@ -226,6 +226,7 @@ class Settings:
     jobs_worker: str
     jobs_immediate: bool
     export_inline_rows: int
+    privacy_rate_limit: str
     embed_form_max_age: int
     api_cache_seconds: int
     api_memo_seconds: float
@@ -280,6 +281,7 @@ class Settings:
             ratelimit_enabled=env.flag("RATELIMIT_ENABLED", True),
             sign_rate_limit=env.text("SIGN_RATE_LIMIT", "20 per minute;200 per hour"),
             verify_rate_limit=env.text("VERIFY_RATE_LIMIT", "10 per minute;60 per hour"),
+            privacy_rate_limit=env.text("PRIVACY_RATE_LIMIT", "10 per minute;60 per hour"),
             login_rate_limit_address=env.text(
                 "LOGIN_RATE_LIMIT_ADDRESS", "10 per minute;60 per hour"
             ),
@@ -358,6 +360,10 @@ class Settings:
             "EXPORT_STALE_SECONDS": 300,
             # Checks on the public verification page (is my name on the delivered list?).
             "VERIFY_RATE_LIMIT": self.verify_rate_limit,
+            # Erasure and access requests, per client address (and per typed email address).
+            "PRIVACY_RATE_LIMIT": self.privacy_rate_limit,
+            # How long an emailed erasure or access link works.
+            "PRIVACY_LINK_MAX_AGE": 2 * 24 * 3600,
             # NORMAL (with WAL): a commit survives any crash of the app or a worker, not a power cut
             # or kernel crash, and does not wait for the disk (25-30% more signatures per second
             # here). FULL waits for the disk on every commit. PostgreSQL ignores this.

@@ -156,6 +156,10 @@ def _assert_albanian(html: str) -> None:
         "/confirm/not-a-token",
         "/withdraw/not-a-token",
         "/staff/login",
+        "/privacy",
+        "/privacy/erase",
+        "/privacy/access",
+        "/privacy/erase/not-a-token",
     ],
 )
 def test_albanian_public_pages(client, path):
@@ -348,3 +352,32 @@ def test_albanian_follow_up_pages_and_emails(make_app, make_staff):
     page = client.get(withdraw).get_data(as_text=True)
     client.post(withdraw, data={"csrf_token": csrf_token(page)})
     _assert_albanian(client.get(withdraw).get_data(as_text=True))  # already used
+
+
+def test_albanian_privacy_requests_links_and_pages(app, client):
+    """Erasure and access in Albanian: the answer, the emails, the link pages, the results."""
+    sign(client, lang="sq", email="drita@example.org")
+    (confirmation,) = outbox_rows(app)
+    confirm = path_of(links_in(confirmation.text_body)["confirm"][0])
+    client.post(
+        confirm, data={"csrf_token": csrf_token(client.get(confirm).get_data(as_text=True))}
+    )
+    for purpose in ("access", "erase"):
+        page = client.get(f"/privacy/{purpose}?lang=sq").get_data(as_text=True)
+        answer = client.post(
+            f"/privacy/{purpose}?lang=sq",
+            data={"csrf_token": csrf_token(page), "email": "drita@example.org"},
+        )
+        _assert_albanian(answer.get_data(as_text=True))
+        email = outbox_rows(app)[-1]
+        assert email.purpose == f"privacy-{purpose}"
+        assert english_in(email.text_body, html=False) == []
+        assert english_in(email.html_body) == []
+        assert english_in(email.subject, html=False) == []
+        found = re.search(r"https?://\S+/privacy/" + purpose + r"/\S+", email.text_body)
+        assert found is not None
+        link = path_of(found[0])
+        shown = client.get(link).get_data(as_text=True)
+        _assert_albanian(shown)
+        done = client.post(link, data={"csrf_token": csrf_token(shown)})
+        _assert_albanian(done.get_data(as_text=True))

@@ -18,6 +18,7 @@ def init_cli(app: Flask) -> None:
     from petitions.cli.exports import export_command, jobs_cli
     from petitions.cli.follow_up import reminders_cli, updates_cli
     from petitions.cli.generate import generate_command
+    from petitions.cli.privacy import retention_cli
     from petitions.cli.schedule import jobs_run_due  # noqa: F401  (adds to the jobs group)
 
     for command in (
@@ -34,5 +35,6 @@ def init_cli(app: Flask) -> None:
         restore_command,
         updates_cli,
         reminders_cli,
+        retention_cli,
     ):
         app.cli.add_command(command)

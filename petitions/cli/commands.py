@@ -14,6 +14,8 @@ from petitions.models.database import unit_of_work
 from petitions.models.staff import Role
 from petitions.services.counters import recount
 from petitions.services.demo import load_demo_letters
+from petitions.services.letter_editing import LetterEditError, staff_letter
+from petitions.services.letter_status import StatusAction, change_status
 from petitions.services.passwords import PasswordRejected, new_password_hash
 from petitions.services.staff_accounts import StaffError, create_staff, normalise_staff_email
 from petitions.workers.letter_closing import close_expired
@@ -85,6 +87,21 @@ def outbox_work(once: bool) -> None:
 def letters_close_expired() -> None:
     """Close open letters whose deadline has passed."""
     click.echo(f"Closed {close_expired()} letter(s).")
+
+
+@letters_cli.command("close")
+@click.argument("slug")
+def letters_close(slug: str) -> None:
+    """Close an open letter, as the staff button does (audited as the command line)."""
+    try:
+        with unit_of_work():
+            letter = staff_letter(slug)
+            if letter is None:
+                raise click.ClickException(f"No letter {slug!r}.")
+            change_status(letter, StatusAction.CLOSE, via="command line")
+    except LetterEditError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Closed {slug}.")
 
 
 def _read_password() -> str:

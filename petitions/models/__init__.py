@@ -10,6 +10,7 @@ from petitions.models import (  # noqa: F401
     follow_up,
     letters,
     outbox,
+    privacy,
     referrals,
     schedule,
     signature_changes,

@@ -95,6 +95,9 @@ class PdfExport(Base):
     # (``scheme://host``; empty: PUBLIC_URL or the default, as any emailed link).
     notify_language: Mapped[str] = mapped_column(String(16), default="", server_default="")
     notify_base_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # When the stored file and its name checks were deleted under the retention policy; the
+    # digests and counts stay, so the verification page still answers for the list.
+    list_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     letter: Mapped[Letter] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(

@@ -68,6 +68,12 @@ class Letter(Base):
     # Goes up whenever what the public pages show of this letter changes (counts, the list of
     # signatories, texts); rendered pages are cached under it.
     public_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Privacy: when the letter was last closed (by hand, by its deadline or the command line),
+    # its own retention period (None: the site's RETENTION_DAYS), and when the retention run last
+    # finished anonymising its signatures (services/retention.py).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     texts: Mapped[list[LetterText]] = relationship(
         back_populates="letter", order_by="LetterText.id", cascade="all, delete-orphan"

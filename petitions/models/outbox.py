@@ -34,6 +34,8 @@ class OutboxEmail(Base):
     __table_args__ = (
         CheckConstraint(enum_check("status", OutboxStatus), name="status"),
         Index("ix_outbox_emails_due", "status", "next_attempt_at"),
+        # A signature's emails: erasure, access and retention find them by it.
+        Index("ix_outbox_emails_signature", "signature_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -67,6 +67,8 @@ class Signature(Base):
         # The moderation queue's keyset pages and the signals of the last hour.
         Index("ix_signatures_letter_created", "letter_id", "created_at", "id"),
         Index("ix_signatures_letter_domain", "letter_id", "email_domain"),
+        # Everything of one address, on every letter: erasure and access requests.
+        Index("ix_signatures_email_canonical", "email_canonical"),
         # The all-letters queue, newest or oldest first.
         Index("ix_signatures_created", "created_at", "id"),
         # The staff dashboard: confirmations per day, and the (few) hidden signatures.
@@ -109,6 +111,9 @@ class Signature(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     consent_text_hash: Mapped[str] = mapped_column(String(64))
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The hash of the public-listing sentence the signer ticked (in their language), or "" when
+    # they did not ask to be listed; given at ``consented_at`` (services/consents.py).
+    public_consent_hash: Mapped[str] = mapped_column(String(64), server_default="")
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     # Bound into confirmation links; replaced when a new email goes out, so old links stop working.
     confirm_nonce: Mapped[str] = mapped_column(String(32))
@@ -141,6 +146,9 @@ class Signature(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The referral code (``?ref=``) the signing form carried; "" when none.
     source: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # When the personal data went (retention or an erasure request): name, address, city …
+    # are blank; kind, country, status and dates stay, so every count stays (services/erasure.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     letter: Mapped[Letter] = relationship()
 

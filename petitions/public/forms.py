@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import Select, html_params
 
 from petitions.models.signatures import SignatureKind
+from petitions.services.consents import PUBLIC_LABEL
 from petitions.services.referrals import clean_ref
 from petitions.services.signing import CONSENT_LABEL, SignatureInput
 from petitions.services.subscriptions import UPDATES_LABEL
@@ -152,7 +153,7 @@ class SignatureForm(TranslatedForm):
         filters=[normalise],
         validators=[_length("comment"), PlainText(multiline=True)],
     )
-    public = BooleanField(_l("Show my name on the public list of signatories"))
+    public = BooleanField(PUBLIC_LABEL)
     consent = BooleanField(
         CONSENT_LABEL,
         validators=[DataRequired(_l("Your signature can only be delivered with this consent."))],

@@ -36,6 +36,8 @@ ACTION_PREFIXES = {
     "signature": _l("Signatures"),
     "reason": _l("Reasons"),
     "export": _l("Exports"),
+    "privacy": _l("Privacy requests"),
+    "retention": _l("Retention"),
 }
 
 # Readable names of the actions this code records; the trail shows others as they are.
@@ -80,6 +82,9 @@ ACTION_LABELS = {
     "delivery.recorded": _l("Delivery recorded"),
     "letter.update_sent": _l("Update sent to the signers"),
     "letter.update_published": _l("Update published"),
+    "privacy.erased": _l("A signer erased their signatures"),
+    "retention.anonymised": _l("Signatures anonymised (retention)"),
+    "retention.expired": _l("Old emails and offers deleted (retention)"),
 }
 
 # Readable names of the tables events point at.

@@ -73,10 +73,12 @@ class LetterInput:
     auto_close: bool = True
     moderation: Moderation = Moderation.NONE
     organisations_need_approval: bool = False
+    # Days the signers' data is kept after closing or delivery; None: the site's RETENTION_DAYS.
+    retention_days: int | None = None
 
 
 SETTINGS = ("main_language", "goal", "stretch_goal", "opens_at", "closes_at", "auto_close",
-            "moderation", "organisations_need_approval")  # fmt: skip
+            "moderation", "organisations_need_approval", "retention_days")  # fmt: skip
 TEXT_FIELDS = ("title", "summary", "publisher", "body")
 SLUG_TAKEN = _l("Another letter already uses this address.")
 

@@ -33,8 +33,9 @@ TRANSITIONS: dict[StatusAction, tuple[LetterStatus, LetterStatus, str]] = {
 }
 
 
-def change_status(letter: Letter, action: StatusAction) -> LetterStatus:
-    """Publish a draft, close an open letter, or reopen a closed one."""
+def change_status(letter: Letter, action: StatusAction, via: str = "") -> LetterStatus:
+    """Publish a draft, close an open letter, or reopen a closed one. ``via`` names a channel
+    other than the staff pages (the command line) in the audit trail."""
     letter = lock_letter(letter)
     start, end, refusal = TRANSITIONS[action]
     if letter.status != start:
@@ -44,13 +45,13 @@ def change_status(letter: Letter, action: StatusAction) -> LetterStatus:
             _l("The closing date has passed. Set a new closing date first, then try again.")
         )
     letter.status = end
+    # Retention counts from the closing (services/retention.py); reopening starts it afresh.
+    letter.closed_at = utcnow() if end is LetterStatus.CLOSED else None
     letter.public_version += 1
-    audit.record(
-        "letter.status_changed",
-        obj=letter,
-        letter_id=letter.id,
-        details={"from": start.value, "to": end.value},
-    )
+    details = {"from": start.value, "to": end.value}
+    if via:
+        details["via"] = via
+    audit.record("letter.status_changed", obj=letter, letter_id=letter.id, details=details)
     return end
 
 

@@ -159,7 +159,7 @@ def close_expired_letters() -> int:
     result = db.session.execute(
         update(Letter)
         .where(*expired)
-        .values(status=LetterStatus.CLOSED)
+        .values(status=LetterStatus.CLOSED, closed_at=Letter.closes_at)
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)

@@ -59,15 +59,17 @@ class QueueFilter:
     def audit_details(self) -> dict[str, Any]:
         """The filter as the audit trail keeps it: set fields only, and no signer's address.
 
-        A free-text search may hold part of an email address; the trail keeps only that a
-        search was made. Domain and address-hash searches are not personal data and stay.
+        A free-text search may hold part of an email address or a signer's name; the trail
+        (which nothing can clean later, not even retention) keeps only that a search was made.
+        Domain and address-hash searches are not personal data and stay.
         """
         details = {k: v for k, v in asdict(self).items() if v not in (None, "")}
         for key in ("created_from", "created_to"):
             if key in details:
                 details[key] = details[key].isoformat()
         query = self.q.strip()
-        if query and "@" in query and not query.startswith("@"):
+        searches_text = not query.lower().startswith(("@", "domain:", "ip:"))
+        if query and searches_text:
             details["q"] = "(text search)"
         return details
 

@@ -174,6 +174,12 @@ def record_signature(prepared: PreparedSignature, ip_hash: str) -> None:
     _sign_again(existing, letter, data.language, details, agreement)
 
 
+def public_consent(language: str, is_public: bool) -> str:
+    from petitions.services.consents import public_consent as recorded  # it imports this module
+
+    return recorded(language, is_public)
+
+
 def _signer_details(data: SignatureInput, text_id: int, text_version: str) -> dict[str, object]:
     """What the signer wrote and read: what their confirmation link will confirm."""
     return {
@@ -186,6 +192,8 @@ def _signer_details(data: SignatureInput, text_id: int, text_version: str) -> di
         "website": data.website,
         "comment": data.comment,
         "is_public": data.is_public,
+        # The public-listing consent goes with the choice it records (services/consents.py).
+        "public_consent_hash": public_consent(data.language, data.is_public),
         "language": data.language,
         "text_id": text_id,
         "text_hash": text_version,

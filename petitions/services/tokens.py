@@ -27,6 +27,10 @@ class Purpose(enum.StrEnum):
     CHANGE = "change"  # "use these details": applies an offer of other details, and confirms
     UNSUBSCRIBE = "unsubscribe"  # stop the updates of one signature (one click, RFC 8058)
     UPDATES = "updates"  # ask for updates later, from the page that confirmed the signature
+    # The privacy rights: a link to an address's owner that names one of its signatures (and
+    # that signature's withdrawal nonce); it stands for every signature of the address.
+    ERASE = "erase"
+    ACCESS = "access"
 
 
 MAX_AGE_SETTING = {
@@ -35,6 +39,8 @@ MAX_AGE_SETTING = {
     Purpose.CHANGE: "CONFIRM_MAX_AGE",  # it confirms too, so it lives as long
     Purpose.UNSUBSCRIBE: "WITHDRAW_MAX_AGE",  # as long as the withdrawal link beside it
     Purpose.UPDATES: "CONFIRM_MAX_AGE",
+    Purpose.ERASE: "PRIVACY_LINK_MAX_AGE",
+    Purpose.ACCESS: "PRIVACY_LINK_MAX_AGE",
 }
 
 

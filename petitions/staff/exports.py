@@ -239,6 +239,8 @@ def pdf_download(slug: str, export_id: int) -> ResponseReturnValue:
     export = _export(letter, export_id)
     if export.status != ExportStatus.READY:
         return redirect(url_for(".job", slug=slug, export_id=export_id), 303)
+    if export.list_deleted_at is not None:  # deleted under the retention policy
+        abort(410)
     if _unconfirmed_cross_site():  # a download is audited in the staff member's name too
         what = _l("Delivery PDF of %(when)s", when=format_datetime(export.created_at, "short"))
         return _confirm_page(letter, str(what), str(_l("Download the PDF")), [], [])

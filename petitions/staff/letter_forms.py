@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import (
@@ -161,6 +162,10 @@ class LetterForm(TranslatedForm):
     organisations_need_approval = BooleanField(
         _l("Organisations' signatures need a moderator's approval")
     )
+    retention_days = IntegerField(
+        _l("Keep signers' data for (days)"),
+        validators=[Optional(), NumberRange(min=1, message=_l("A whole number from 1, please."))],
+    )
     organisers = SelectMultipleField(_l("Organisers"), coerce=int)
     add_language = SelectField(_l("Language"), default="")
     add = SubmitField(_l("Add a text in this language"))
@@ -176,6 +181,12 @@ class LetterForm(TranslatedForm):
         for language in self.LANGUAGES:
             valid &= self._check_language(language, language == main)
         valid &= self._check_addressees(main)
+        maximum = current_app.config["RETENTION_MAX_DAYS"]
+        if self.retention_days.data and self.retention_days.data > maximum:
+            self.retention_days.errors.append(
+                _l("At most %(days)d days (the site's maximum).", days=maximum)
+            )
+            valid = False
         if self.opens_at.data and self.closes_at.data and self.closes_at.data <= self.opens_at.data:
             self.closes_at.errors.append(_l("The closing date must be after the opening date."))
             valid = False
@@ -265,6 +276,7 @@ class LetterForm(TranslatedForm):
             auto_close=bool(self.auto_close.data),
             moderation=Moderation(self.moderation.data),
             organisations_need_approval=bool(self.organisations_need_approval.data),
+            retention_days=self.retention_days.data,
         )
 
     def to_preview(self) -> list[Preview]:
@@ -394,6 +406,7 @@ def letter_form_data(letter: Letter, organiser_ids: list[int]) -> dict[str, Any]
         "auto_close": letter.auto_close,
         "moderation": letter.moderation,
         "organisations_need_approval": letter.organisations_need_approval,
+        "retention_days": letter.retention_days,
         "organisers": organiser_ids,
     }
     current = {t.language: t for t in letter.texts if t.superseded_at is None}

@@ -23,7 +23,7 @@ MAX_ARGUMENT = 1000
 # The whole message, whatever it is made of.
 MAX_MESSAGE = 8000
 
-_TOKEN_PATH = re.compile(r"/(confirm|withdraw|change|invitations)/[^\s/?\"']+")
+_TOKEN_PATH = re.compile(r"/(confirm|withdraw|change|invitations|erase|access)/[^\s/?\"']+")
 # An itsdangerous token on its own (payload.timestamp.signature), wherever a log cuts it out.
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
 # Also as URL-encoded in access logs (a GET form's "@" arrives as %40, inside ?next= as %2540).

@@ -8,10 +8,12 @@ each worker process counts alone, so production without ``REDIS_URL`` says so at
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Any, cast
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask.typing import RouteCallable
 from flask_limiter import Limiter
 
@@ -87,5 +89,34 @@ def init_rate_limits(app: Flask) -> Limiter:
             lambda: str(current_app.config["LOGIN_RATE_LIMIT_ADDRESS"]), methods=["POST"]
         ),
     )
+    _limit_privacy(app, limiter)
     app.extensions["petitions.limiter"] = limiter
     return limiter
+
+
+PRIVACY_ENDPOINTS = ("privacy.erase", "privacy.access", "privacy.renew")
+# Links asked for one typed address, whoever asks: its inbox gets at most this many.
+PRIVACY_PER_ADDRESS = "5 per hour"
+
+
+def _typed_address() -> str:
+    """A keyed hash of the address in the form (never the address): the per-address key."""
+    typed = request.form.get("email", "").strip().lower()
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return "privacy:" + hmac.new(key, typed.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _limit_privacy(app: Flask, limiter: Limiter) -> None:
+    """Erasure and access requests mail a link: limited per client and per typed address,
+    the same for addresses that signed and those that did not."""
+    for endpoint in PRIVACY_ENDPOINTS:
+        view = _limited(
+            app.view_functions[endpoint],
+            limiter.limit(lambda: str(current_app.config["PRIVACY_RATE_LIMIT"]), methods=["POST"]),
+        )
+        if endpoint != "privacy.renew":
+            view = _limited(
+                view,
+                limiter.limit(PRIVACY_PER_ADDRESS, key_func=_typed_address, methods=["POST"]),
+            )
+        app.view_functions[endpoint] = view

@@ -32,6 +32,7 @@ from petitions.models.schedule import ScheduledRun
 from petitions.services.counters import recount
 from petitions.services.letters import close_expired_letters
 from petitions.services.reminders import send_due_reminders
+from petitions.services.retention import run_retention
 from petitions.workers.update_sender import resume_unfinished
 
 log = logging.getLogger("petitions.schedule")
@@ -68,6 +69,15 @@ def counts_check_task() -> str:
     return f"{len(drifts)} letter(s) with wrong counters repaired"
 
 
+def retention_task() -> str:
+    """Anonymise what is past its retention date (resumable: a killed run is finished next time)."""
+    report = run_retention()
+    return (
+        f"anonymised {report.signatures} signature(s) on {len(report.letters)} letter(s), "
+        f"deleted {report.emails} email(s)"
+    )
+
+
 def summarised(run: Callable[[], object], template: str) -> Callable[[], str]:
     """Adapt a service that returns a number (or anything) to a task that returns a summary."""
     return lambda: template.format(run())
@@ -79,6 +89,7 @@ TASKS: list[PeriodicTask] = [
     PeriodicTask("reminders.send", timedelta(minutes=5), summarised(send_due_reminders, "sent {}")),
     # An update whose queueing job was killed is finished here (the unique constraint per
     # update and signature makes a second pass over a live job harmless).
+    PeriodicTask("retention.run", timedelta(hours=6), retention_task, lease=timedelta(hours=2)),
     PeriodicTask("updates.resume", timedelta(minutes=10), summarised(resume_unfinished, "{}")),
 ]
 
