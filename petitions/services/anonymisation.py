@@ -75,6 +75,8 @@ def anonymise_where(*conditions: Any) -> int:
             withdraw_nonce="",
             renewed_at=None,
             moderation_reason="",
+            # Nobody is left to write to: no update, response or reminder reaches this row.
+            updates=False,
             anonymised_at=now,
             updated_at=now,
         )

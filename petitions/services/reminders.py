@@ -64,6 +64,7 @@ def _remind_batch(letter_id: int, created_before: datetime) -> tuple[int, int]:
             Signature.letter_id == letter_id,
             Signature.status == SignatureStatus.PENDING,
             Signature.reminded_at.is_(None),
+            Signature.anonymised_at.is_(None),
             Signature.created_at <= created_before,
         )
         .order_by(Signature.id)

@@ -222,8 +222,8 @@ def _iso(value: datetime | date | None) -> str | None:
 
 
 SIGNATURE_FIELDS = ("kind", "status", "name", "email", "organisation", "title", "country", "city",
-                    "website", "comment", "is_public", "is_hidden", "language", "text_hash",
-                    "ip_hash")  # fmt: skip
+                    "website", "comment", "is_public", "is_hidden", "updates", "source", "language",
+                    "text_hash", "ip_hash")  # fmt: skip
 SIGNATURE_TIMES = ("created_at", "confirmed_at", "withdrawn_at", "approved_at", "verified_at")
 
 

@@ -61,6 +61,7 @@ def update_recipients(letter_id: int) -> Select[int, str, str, str]:
             Signature.letter_id == letter_id,
             Signature.status == SignatureStatus.CONFIRMED,
             Signature.updates == true(),  # "= true": an index condition on PostgreSQL too
+            Signature.anonymised_at.is_(None),  # an erased person gets nothing (also updates=false)
         )
         .order_by(Signature.id)
     )
