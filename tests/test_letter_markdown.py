@@ -16,7 +16,7 @@ from typing import Any
 import markdown_it
 import pytest
 from conftest import G20
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, select, text
 from test_staff_letters import NEW, post_edit, submit
 
 from petitions import create_app
@@ -235,7 +235,7 @@ def test_odd_list_starts_render_cleanly_on_the_page(app, client, staff_client):
     staff = staff_client("admin")
     assert post_edit(staff, G20, **{"text_en-body": ODD_STARTS}).status_code == 303
     html = client.get(f"/letters/{G20}?lang=en").get_data(as_text=True)
-    body = html.split('<div class="body">')[1].split("</div>")[0]
+    body = html.split('<div class="body" id="letter-text">')[1].split("</div>")[0]
     assert "<ol><li>alpha item</li></ol>" in body
     assert "<ol><li>beta item</li></ol>" in body
     assert "<p>99999999999999999999. gamma item</p>" in body  # CommonMark: 9 digits at most
@@ -318,13 +318,19 @@ def test_migration_renders_the_bodies_of_texts_saved_before_it(tmp_path):
         "sq": "Shumë thellë:\n\n" + "> " * 30 + "fund",  # the renderer refuses this now
     }
     with app.app_context():
-        letter = Letter(slug="old-letter", main_language="en")
-        db.session.add(letter)
-        db.session.flush()
+        # The table as 0003 left it: the model has columns added since.
+        letter_id = db.session.execute(
+            text(
+                "INSERT INTO letters (slug, main_language, status, moderation,"
+                " organisations_need_approval, auto_close, is_demo, created_at)"
+                " VALUES ('old-letter', 'en', 'draft', 'none', false, true, false,"
+                " '2026-01-01 00:00:00.000000') RETURNING id"
+            )
+        ).scalar_one()
         for language, body in bodies.items():
             db.session.execute(
                 insert(LetterText.__table__).values(
-                    letter_id=letter.id, language=language, title="T", summary="",
+                    letter_id=letter_id, language=language, title="T", summary="",
                     publisher="", body=body, text_hash=text_hash("T", body),
                 )
             )  # fmt: skip

@@ -210,7 +210,7 @@ def test_dry_run_prints_what_would_go_and_changes_nothing(make_app):
 
 
 def test_letter_override_and_site_maximum(make_app):
-    app = make_app(RETENTION_DAYS=180, RETENTION_MAX_DAYS=20)
+    app = make_app(RETENTION_DAYS=15, RETENTION_MAX_DAYS=20)
     fill(app, G20)
     fill(app, INCLUSIVE, prefix="i-")
     close_ago(app, G20, days=8, retention_days=7)  # its own week is over
@@ -336,7 +336,7 @@ def test_letters_close_from_the_command_line(app):
         letter = db.session.scalars(select(Letter).where(Letter.slug == G20)).one()
         assert letter.status == "closed" and letter.closed_at is not None
     event = [e for e in audit_events(app) if e.action == "letter.status_changed"][-1]
-    assert event.details == {"from": "open", "to": "closed", "via": "command line"}
+    assert event.details == {"from": "open", "to": "closed", "via": "cli"}
     assert event.actor_id is None
     again = runner.invoke(args=["letters", "close", G20])
     assert again.exit_code != 0 and "Only an open letter can be closed." in again.output

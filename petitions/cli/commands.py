@@ -98,7 +98,7 @@ def letters_close(slug: str) -> None:
             letter = staff_letter(slug)
             if letter is None:
                 raise click.ClickException(f"No letter {slug!r}.")
-            change_status(letter, StatusAction.CLOSE, via="command line")
+            change_status(letter, StatusAction.CLOSE, via="cli")
     except LetterEditError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Closed {slug}.")

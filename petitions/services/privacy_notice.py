@@ -59,7 +59,12 @@ class Notice:
 def privacy_notice() -> Notice:
     config = current_app.config
     return Notice(
-        site_name=config.get("SITE_NAME") or str(_l("Open letters")),
+        # The default name speaks the page's language; a chosen name is a name.
+        site_name=(
+            str(_l("Open letters"))
+            if config.get("SITE_NAME") in (None, "", "Open letters")
+            else str(config["SITE_NAME"])
+        ),
         operator_name=config.get("OPERATOR_NAME"),
         operator_address=config.get("OPERATOR_ADDRESS"),
         contact=config.get("PRIVACY_CONTACT"),

@@ -338,6 +338,51 @@ SENTENCES: dict[str, Callable[[_Event], str]] = {
         language=e.detail("language"),
     ),
     "letter.status_changed": _status_changed,
+    "letter.partner_added": lambda e: _(
+        "%(actor)s registered the partner %(name)s (code %(code)s) on %(letter)s.",
+        actor=e.actor,
+        name=e.detail("name"),
+        code=e.detail("code"),
+        letter=e.letter,
+    ),
+    "letter.partner_removed": lambda e: _(
+        "%(actor)s removed the partner %(name)s (code %(code)s) from %(letter)s.",
+        actor=e.actor,
+        name=e.detail("name"),
+        code=e.detail("code"),
+        letter=e.letter,
+    ),
+    "letter.update_sent": lambda e: _(
+        "%(actor)s sent an update on %(letter)s to %(num)s signers.",
+        actor=e.actor,
+        letter=e.letter,
+        num=number(e.detail("recipients", 0)),
+    ),
+    "letter.update_published": lambda e: _(
+        "%(actor)s published an update on %(letter)s without mailing it.",
+        actor=e.actor,
+        letter=e.letter,
+    ),
+    "privacy.erased": lambda e: _(
+        "A signer erased their signatures (%(num)s): %(withdrawn)s withdrawn, %(kept)s anonymised "
+        "in delivered counts.",
+        num=number(e.detail("signatures", 0)),
+        withdrawn=number(e.detail("withdrawn", 0)),
+        kept=number(e.detail("kept_in_delivered_count", 0)),
+    ),
+    "retention.anonymised": lambda e: _(
+        "%(actor)s anonymised %(num)s signatures of %(letter)s (retention of %(days)s days).",
+        actor=e.actor,
+        num=number(e.detail("signatures", 0)),
+        letter=e.letter,
+        days=number(e.detail("retention_days", 0)),
+    ),
+    "retention.expired": lambda e: _(
+        "%(actor)s deleted %(emails)s old emails and %(offers)s expired offers (retention).",
+        actor=e.actor,
+        emails=number(e.detail("emails", 0)),
+        offers=number(e.detail("offers", 0)),
+    ),
     "letter.organisers_changed": lambda e: _(
         "%(actor)s changed the organisers of %(letter)s.", actor=e.actor, letter=e.letter
     ),
