@@ -1,7 +1,7 @@
 """delivery PDF jobs keep the asker's language and site address for the "ready" email
 
-Revision ID: 0006_staff_notices
-Revises: 0005_signature_changes
+Revision ID: 0008_staff_notices
+Revises: 0007_schedule
 Create Date: 2026-12-06
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0006_staff_notices"
-down_revision = "0011_schedule"
+revision = "0008_staff_notices"
+down_revision = "0007_schedule"
 branch_labels = None
 depends_on = None
 

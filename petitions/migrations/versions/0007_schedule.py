@@ -1,7 +1,7 @@
 """the schedule: one row per periodic task with its lease and last run
 
-Revision ID: 0011_schedule
-Revises: 0005_signature_changes
+Revision ID: 0007_schedule
+Revises: 0006_site_goals
 Create Date: 2026-12-06
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0011_schedule"
-down_revision = "0010_site_goals"
+revision = "0007_schedule"
+down_revision = "0006_site_goals"
 branch_labels = None
 depends_on = None
 

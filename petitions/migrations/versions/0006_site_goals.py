@@ -1,6 +1,6 @@
 """site goals: an optional stretch goal, the next milestone once a letter's goal is reached
 
-Revision ID: 0010_site_goals
+Revision ID: 0006_site_goals
 Revises: 0005_signature_changes
 Create Date: 2026-12-06
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0010_site_goals"
+revision = "0006_site_goals"
 down_revision = "0005_signature_changes"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """privacy: anonymised signatures, consent records, letters' retention, deleted delivery lists
 
-Revision ID: 0009_privacy
-Revises: 0005_signature_changes
+Revision ID: 0011_privacy
+Revises: 0010_referrals
 Create Date: 2026-12-06
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0009_privacy"
-down_revision = "0008_referrals"
+revision = "0011_privacy"
+down_revision = "0010_referrals"
 branch_labels = None
 depends_on = None
 

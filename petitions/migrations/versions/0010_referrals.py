@@ -1,7 +1,7 @@
 """referrals: the source of each signature and the partners of a letter
 
-Revision ID: 0008_referrals
-Revises: 0005_signature_changes
+Revision ID: 0010_referrals
+Revises: 0009_follow_up
 Create Date: 2026-12-06
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0008_referrals"
-down_revision = "0006_follow_up"
+revision = "0010_referrals"
+down_revision = "0009_follow_up"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """follow-up: signers' choice to hear, reminders, updates and their deliveries, mail headers
 
-Revision ID: 0006_follow_up
-Revises: 0005_signature_changes
+Revision ID: 0009_follow_up
+Revises: 0008_staff_notices
 Create Date: 2026-12-06
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0006_follow_up"
-down_revision = "0006_staff_notices"
+revision = "0009_follow_up"
+down_revision = "0008_staff_notices"
 branch_labels = None
 depends_on = None
 
