@@ -15,7 +15,7 @@ from conftest import G20, INCLUSIVE, csrf_token, login, sign
 from flask import Flask
 from sqlalchemy import select
 
-from browser.conftest import link_in, mail_to, staff_account
+from browser.conftest import WIDTHS, link_in, mail_to, staff_account
 from petitions.extensions import db
 from petitions.models.exports import PdfExport
 from petitions.models.staff import Role, StaffUser
@@ -109,7 +109,8 @@ def with_language(path: str, language: str) -> str:
 
 
 def prepare_site(app: Flask, smtp: Any) -> dict[str, dict[str, str]]:
-    """Create what the pages show; returns, per language, the values of the placeholders.
+    """Create what the pages show; returns, per language and width (``"en-1280"``), the values
+    of the placeholders.
 
     A supporter per language signs, then signs again with other details (the "use these details"
     email); one confirmed signature goes into a delivery PDF; an invitation waits.
@@ -118,15 +119,17 @@ def prepare_site(app: Flask, smtp: Any) -> dict[str, dict[str, str]]:
     client = app.test_client()
     values: dict[str, dict[str, str]] = {}
     for language in LANGUAGES:
-        email = f"supporter.{language}@example.org"
-        assert sign(client, G20, lang=language, email=email).status_code == 303
-        assert sign(client, G20, lang=language, email=email, name="Other Name").status_code == 303
-        first, second = mail_to(smtp, email, 1), mail_to(smtp, email, 2)
-        values[language] = {
-            "confirm": _token(link_in(first, "confirm")),
-            "withdraw": _token(link_in(first, "withdraw")),
-            "change": _token(link_in(second, "change")),
-        }
+        for width in WIDTHS:  # a link pressed at one width is spent: each width has its own
+            email = f"supporter.{language}.{width}@example.org"
+            assert sign(client, G20, lang=language, email=email).status_code == 303
+            again = sign(client, G20, lang=language, email=email, name="Other Name")
+            assert again.status_code == 303
+            first, second = mail_to(smtp, email, 1), mail_to(smtp, email, 2)
+            values[f"{language}-{width}"] = {
+                "confirm": _token(link_in(first, "confirm")),
+                "withdraw": _token(link_in(first, "withdraw")),
+                "change": _token(link_in(second, "change")),
+            }
     counted = "counted.supporter@example.org"
     assert sign(client, G20, email=counted, name="Drita Counted").status_code == 303
     _press(client, link_in(mail_to(smtp, counted), "confirm"))
@@ -142,7 +145,7 @@ def prepare_site(app: Flask, smtp: Any) -> dict[str, dict[str, str]]:
         db.session.commit()
         shared = {"code": export.code, "export": str(export.id)}
     shared["invitation"] = invitation.rsplit("/", 1)[1]
-    return {language: {**shared, **values[language]} for language in LANGUAGES}
+    return {key: {**shared, **found} for key, found in values.items()}
 
 
 def _token(url: str) -> str:

@@ -149,10 +149,11 @@ def test_a_staff_member_publishes_moderates_and_exports(
     shot(page, "draft")
 
     # Publish, through its confirmation page when there is one.
-    press(page, "button[name=action][value=publish]")
-    if page.url.split("?")[0].rstrip("/") != dashboard:
-        shot(page, "publish-confirmation")
-        press(page, "main form button[type=submit]")
+    press(page, "a[href*='status?action=publish']")
+    assert "/status" in page.url, page.url
+    shot(page, "publish-confirmation")
+    press(page, "main form.confirm-form button[type=submit]")
+    assert page.url.split("?")[0].rstrip("/") == dashboard, page.url
     shot(page, "published")
     assert page.request.get(f"{live_server}/letters/{slug}").status == 200
 
@@ -189,17 +190,13 @@ def test_a_staff_member_publishes_moderates_and_exports(
 
 
 def _reject(page: Any, name: str) -> None:
-    """Reject one signature with a reason of one's own: from its row when the row offers it,
-    else by selecting it for the "selected signatures" form."""
+    """Reject one signature from its row: open "Reject…", pick the first reason, press Reject."""
     row = page.locator(f"tr:has-text('{name}')")
-    if row.locator("button[value=reject]").count():
-        form = row.locator("form:has(button[value=reject])")
-    else:
-        row.locator("input[name=signature][type=checkbox]").check()
-        form = page.locator("#bulk-selected")
-        form.locator("select[name=action]").select_option("reject")
-    form.locator("[name=reason_other]").fill("Duplicate of another signature")
-    form.locator("button[value=reject], button[type=submit]").first.click()
+    row.locator("details.row-reject summary").click()
+    form = row.locator("details.row-reject form")
+    form.locator("select[name=reason]").select_option(index=0)
+    form.locator("[name=reason_other]").fill("Duplicate of another signature")  # if "Other"
+    form.locator("button[type=submit]").click()
     page.wait_for_load_state()
 
 

@@ -41,7 +41,8 @@ def test_every_page_passes_axe_and_the_nu_html_checker(app, live_server, smtp, o
             for number, spec in enumerate(PAGES):
                 page = staff if spec.staff else public
                 label = f"{spec.name} [{language}, {WIDTHS[width]} px]"
-                url = live_server + with_language(spec.path.format(**values[language]), language)
+                path = spec.path.format(**values[f"{language}-{width}"])
+                url = live_server + with_language(path, language)
                 response = page.goto(url)
                 for selector, value in spec.fill.items():
                     page.fill(selector, value)
