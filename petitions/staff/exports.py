@@ -40,7 +40,7 @@ from petitions.models.columns import utcnow
 from petitions.models.database import end_reading, unit_of_work
 from petitions.models.exports import DeliveryMethod, ExportStatus, PdfExport
 from petitions.models.letters import Letter
-from petitions.services import deliveries, letter_editing
+from petitions.services import deliveries, delivery_notice, letter_editing, updates
 from petitions.services.access import Permission, may
 from petitions.services.exports import pdf_jobs
 from petitions.services.exports.export_audit import record_list_export, record_pdf_download
@@ -276,19 +276,27 @@ def deliveries_page(slug: str) -> ResponseReturnValue:
             collection_continues=bool(form.collection_continues.data),
         )
         try:
-            deliveries.record_delivery(letter, given, current_staff())
+            recorded = deliveries.record_delivery(letter, given, current_staff())
         except deliveries.DeliveryError as error:
             form.export.errors = [str(error)]
         else:
             flash(_l("The delivery is recorded."))
-            return redirect(url_for(".deliveries_page", slug=slug), 303)
+            # The page then offers to tell the signers who asked to hear about it.
+            return redirect(url_for(".deliveries_page", slug=slug, recorded=recorded.id), 303)
     status = 400 if request.method == "POST" else 200
+    may_tell = may(current_user, Permission.EDIT_LETTER, letter)
+    recorded_id = request.args.get("recorded", type=int)
     return render_template(
         "staff/exports/deliveries.html",
         letter=letter,
         form=form,
         has_exports=bool(ready),
         deliveries=deliveries.letter_deliveries(letter),
+        may_tell=may_tell,
+        offer=delivery_notice.letter_delivery(letter, recorded_id)
+        if may_tell and recorded_id
+        else None,
+        listeners=updates.count_recipients(letter) if may_tell else 0,
     ), status
 
 

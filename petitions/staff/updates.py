@@ -12,7 +12,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,9 +40,10 @@ from wtforms.validators import Length, Optional
 
 from petitions.extensions import db
 from petitions.models.database import end_reading, unit_of_work
+from petitions.models.exports import Delivery
 from petitions.models.follow_up import LetterUpdate, UpdateKind
 from petitions.models.letters import Letter
-from petitions.services import letter_editing, reminders, updates
+from petitions.services import delivery_notice, letter_editing, reminders, updates
 from petitions.services.access import Permission, may
 from petitions.services.letter_markdown import NestingTooDeep, render_body
 from petitions.staff.gate import current_staff, require
@@ -107,8 +117,24 @@ def _input(form: UpdateForm, letter: Letter) -> updates.UpdateInput:
     )
 
 
+def _prefill(form: UpdateForm, letter: Letter) -> Delivery | None:
+    """``?delivery=<id>``: the prepared text telling signers of that delivery, to edit."""
+    wanted = request.args.get("delivery", type=int)
+    delivery = delivery_notice.letter_delivery(letter, wanted) if wanted else None
+    if delivery is None or form.is_submitted():
+        return delivery
+    for language, (subject, body) in delivery_notice.prepared_update(delivery).items():
+        form[f"subject_{language}"].data = subject
+        form[f"body_{language}"].data = body
+    return delivery
+
+
 def _page(
-    letter: Letter, form: UpdateForm, previews: Any = None, status: int = 200
+    letter: Letter,
+    form: UpdateForm,
+    previews: Any = None,
+    status: int = 200,
+    delivery: Delivery | None = None,
 ) -> tuple[str, int]:
     past = updates.letter_updates(letter)
     return render_template(
@@ -116,6 +142,7 @@ def _page(
         letter=letter,
         form=form,
         previews=previews,
+        delivery=delivery,
         recipients=updates.count_recipients(letter),
         past=[(item, updates.progress(item)) for item in past],
         reminder_figures=reminders.reminder_figures(letter),
@@ -127,7 +154,8 @@ def compose(slug: str) -> ResponseReturnValue:
     letter = _letter(slug)
     form = update_form(letter.languages)
     if not form.validate_on_submit():
-        return _page(letter, form, status=400 if form.is_submitted() else 200)
+        delivery = _prefill(form, letter)
+        return _page(letter, form, status=400 if form.is_submitted() else 200, delivery=delivery)
     draft = _input(form, letter)
     try:
         # A transient update, to render exactly what would be sent.
