@@ -8,16 +8,14 @@ sent.
 
 from __future__ import annotations
 
-from flask_babel import force_locale, lazy_gettext
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from petitions.extensions import db
 from petitions.models.signatures import Signature, SignatureKind, SignatureStatus
 from petitions.models.staff import ModerationReason
-from petitions.services.outbox import queue_email
-from petitions.services.signer_mail import LetterRef, withdraw_url
-from petitions.services.subscriptions import list_headers, unsubscribe_url
-from petitions.web.links import external_url
+from petitions.services.signer_mail import LetterRef
+from petitions.services.signer_notices import queue_signer_notice
 
 APPROVED_SUBJECT = lazy_gettext("Your organisation's signature was approved: %(title)s")
 REJECTED_SUBJECT = lazy_gettext("Your organisation's signature was not accepted: %(title)s")
@@ -36,30 +34,13 @@ def after_decision(
         return
     approved = after is SignatureStatus.CONFIRMED
     public_reason = "" if approved else _listed(reason)
-    letter = LetterRef.of(signature.letter)
-    language = signature.language
-    title = letter.title_in(language)
-    with force_locale(language):
-        subject = str(APPROVED_SUBJECT if approved else REJECTED_SUBJECT) % {"title": title}
-    unsubscribe = unsubscribe_url(signature)
-    queue_email(
-        recipient=signature.email,
-        purpose="decision",
-        template="decision",
-        subject=subject,
-        language=language,
-        signature_id=signature.id,
-        headers=list_headers(unsubscribe),
-        context={
-            "signature": signature,
-            "language": language,
-            "approved": approved,
-            "reason": public_reason,
-            "letter_title": title,
-            "letter_url": external_url("public.letter", slug=letter.slug, lang=language),
-            "withdraw_url": withdraw_url(signature),
-            "unsubscribe_url": unsubscribe,
-        },
+    queue_signer_notice(
+        signature,
+        LetterRef.of(signature.letter),
+        "decision",
+        APPROVED_SUBJECT if approved else REJECTED_SUBJECT,
+        approved=approved,
+        reason=public_reason,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale, lazy_gettext
+from flask_babel import lazy_gettext
 from sqlalchemy import func, select, update
 
 from petitions.extensions import db
@@ -19,10 +19,8 @@ from petitions.models.columns import utcnow
 from petitions.models.database import unit_of_work
 from petitions.models.letters import Letter, LetterStatus
 from petitions.models.signatures import Signature, SignatureStatus
-from petitions.services.outbox import queue_email
-from petitions.services.signer_mail import LetterRef, confirm_url, withdraw_url
-from petitions.services.subscriptions import list_headers, unsubscribe_url
-from petitions.web.links import external_url
+from petitions.services.signer_mail import LetterRef, confirm_url
+from petitions.services.signer_notices import queue_signer_notice
 
 REMINDER_SUBJECT = lazy_gettext("Reminder: please confirm your signature: %(title)s")
 BATCH = 500
@@ -95,28 +93,8 @@ def _remind_batch(letter_id: int, created_before: datetime) -> tuple[int, int]:
 
 
 def _queue_reminder(signature: Signature, letter: LetterRef) -> None:
-    language = signature.language
-    title = letter.title_in(language)
-    with force_locale(language):
-        subject = str(REMINDER_SUBJECT) % {"title": title}
-    unsubscribe = unsubscribe_url(signature)
-    queue_email(
-        recipient=signature.email,
-        purpose="reminder",
-        template="reminder",
-        subject=subject,
-        language=language,
-        signature_id=signature.id,
-        headers=list_headers(unsubscribe),
-        context={
-            "signature": signature,
-            "language": language,
-            "letter_title": title,
-            "letter_url": external_url("public.letter", slug=letter.slug, lang=language),
-            "confirm_url": confirm_url(signature),
-            "withdraw_url": withdraw_url(signature),
-            "unsubscribe_url": unsubscribe,
-        },
+    queue_signer_notice(
+        signature, letter, "reminder", REMINDER_SUBJECT, confirm_url=confirm_url(signature)
     )
 
 
